@@ -1,0 +1,206 @@
+//! A certificate together with its private key, made fresh or loaded from PEM files, and the
+//! signing operations between them.
+
+use crate::error::{Error, Result, io_err};
+use crate::key::{self, KeyAlgorithm};
+use crate::profile::{self, Profile};
+use rcgen::{Issuer, KeyPair};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use std::fmt;
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// A certificate and its private key.
+///
+/// `Debug` shows the certificate's subject only; the key never appears in output.
+pub struct Credential {
+    der: CertificateDer<'static>,
+    key: KeyPair,
+    /// Present only for CA certificates: what signing needs (subject, key id, a key copy).
+    issuer: Option<Issuer<'static, KeyPair>>,
+    subject: String,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("subject", &self.subject)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What one new certificate looks like: its common name, profile, key and lifetime.
+#[derive(Debug, Clone)]
+pub struct CertSpec<'a> {
+    /// Subject common name (the registration id for device certificates).
+    pub common_name: &'a str,
+    /// Extension profile.
+    pub profile: Profile,
+    /// Key algorithm of the new key.
+    pub algorithm: KeyAlgorithm,
+    /// Validity in days from now.
+    pub days: u32,
+}
+
+impl Credential {
+    /// Makes a self-signed root CA certificate with a fresh key.
+    pub fn self_signed(spec: &CertSpec<'_>) -> Result<Self> {
+        let key = spec.algorithm.generate()?;
+        let params = profile::params(spec.profile, spec.common_name, &key, spec.days, now())?;
+        let cert = params.self_signed(&key)?;
+        Self::assemble(cert.der().clone(), key, params, spec)
+    }
+
+    /// Makes a certificate with a fresh key, signed by this credential, which must be a CA.
+    pub fn sign(&self, spec: &CertSpec<'_>) -> Result<Self> {
+        let key = spec.algorithm.generate()?;
+        self.sign_key(spec, key)
+    }
+
+    /// Signs a certificate for an existing key.
+    pub fn sign_key(&self, spec: &CertSpec<'_>, key: KeyPair) -> Result<Self> {
+        let issuer = self.issuer.as_ref().ok_or_else(|| {
+            Error::Generation(format!(
+                "{} is not a CA certificate and cannot sign",
+                self.subject
+            ))
+        })?;
+        let params = profile::params(spec.profile, spec.common_name, &key, spec.days, now())?;
+        let cert = params.signed_by(&key, issuer)?;
+        Self::assemble(cert.der().clone(), key, params, spec)
+    }
+
+    fn assemble(
+        der: CertificateDer<'static>,
+        key: KeyPair,
+        params: rcgen::CertificateParams,
+        spec: &CertSpec<'_>,
+    ) -> Result<Self> {
+        let issuer = match spec.profile {
+            // The issuer owns its own copy of the key; re-reading the DER is cheap next to keygen.
+            Profile::RootCa | Profile::IntermediateCa => Some(Issuer::new(
+                params,
+                KeyPair::try_from(key.serialized_der())?,
+            )),
+            Profile::Leaf => None,
+        };
+        Ok(Self {
+            der,
+            key,
+            issuer,
+            subject: format!("CN={}", spec.common_name),
+        })
+    }
+
+    /// Loads a CA certificate and its key from PEM files, to sign more certificates with an
+    /// existing chain. Checks that the certificate is a CA and that the key belongs to it.
+    pub fn load_ca(cert_path: &Path, key_path: &Path, password: Option<&str>) -> Result<Self> {
+        let der = read_first_cert(cert_path)?;
+        let (_, x509) =
+            x509_parser::parse_x509_certificate(&der).map_err(|e| Error::NoCertificate {
+                path: cert_path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let is_ca = matches!(x509.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        if !is_ca {
+            return Err(Error::NotACa {
+                path: cert_path.to_owned(),
+            });
+        }
+        let key = key::load_key(key_path, password)?;
+        if x509.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(Error::KeyMismatch {
+                cert: cert_path.to_owned(),
+                key: key_path.to_owned(),
+            });
+        }
+        let subject = x509.subject().to_string();
+        let signer = KeyPair::try_from(key.serialized_der()).map_err(|e| Error::BadKey {
+            path: key_path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let issuer = Issuer::from_ca_cert_der(&der, signer).map_err(|e| Error::NoCertificate {
+            path: cert_path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            der,
+            key,
+            issuer: Some(issuer),
+            subject,
+        })
+    }
+
+    /// The certificate, DER-encoded.
+    pub fn der(&self) -> &CertificateDer<'static> {
+        &self.der
+    }
+
+    /// The certificate as a PEM `CERTIFICATE` block.
+    pub fn cert_pem(&self) -> String {
+        pem_cert(&self.der)
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &KeyPair {
+        &self.key
+    }
+
+    /// The subject as an RFC 4514-style string (`CN=...`).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
+/// Encodes a DER certificate as a PEM `CERTIFICATE` block with 64-column lines, as OpenSSL does.
+pub fn pem_cert(der: &[u8]) -> String {
+    use pkcs8::der::pem::{LineEnding, encode_string};
+    encode_string("CERTIFICATE", LineEnding::LF, der).unwrap_or_default()
+}
+
+/// Reads every certificate in a file: PEM (any number of blocks) or a single DER certificate.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::MissingFile {
+                path: path.to_owned(),
+                hint: None,
+            }
+        } else {
+            io_err(path)(e)
+        }
+    })?;
+    certs_from_bytes(&bytes).map_err(|reason| Error::NoCertificate {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Parses PEM (one or more `CERTIFICATE` blocks) or DER bytes into certificates.
+pub fn certs_from_bytes(bytes: &[u8]) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    if bytes.first() == Some(&0x30) {
+        return Ok(vec![CertificateDer::from(bytes.to_vec())]);
+    }
+    let certs = CertificateDer::pem_slice_iter(bytes)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no CERTIFICATE block in the file".into());
+    }
+    Ok(certs)
+}
+
+fn read_first_cert(path: &Path) -> Result<CertificateDer<'static>> {
+    let hint = Some("create the chain first (create_root_and_intermediate)".to_owned());
+    match read_certs(path) {
+        Err(Error::MissingFile { path, .. }) => Err(Error::MissingFile { path, hint }),
+        Err(e) => Err(e),
+        Ok(mut certs) => Ok(certs.swap_remove(0)),
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}

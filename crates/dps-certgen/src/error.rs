@@ -1,0 +1,146 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while making, loading or writing certificates.
+///
+/// Messages name the file and, where there is one, the fix. They never contain key material or
+/// passwords.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A common name breaks the DPS registration-id rule.
+    #[error(transparent)]
+    InvalidName(#[from] dps_protocol::IdError),
+
+    /// A device name would overwrite one of the chain's own files.
+    #[error("{name:?} is reserved: a device with that name would overwrite the chain's own files")]
+    ReservedName {
+        /// The rejected name.
+        name: String,
+    },
+
+    /// The same name was given twice in one batch.
+    #[error("{name:?} appears more than once in the batch")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+    },
+
+    /// A key algorithm name is not one of the supported ones.
+    #[error("unknown key algorithm {0:?}; use rsa-2048, rsa-4096, ecdsa-p256 or ecdsa-p384")]
+    UnknownAlgorithm(String),
+
+    /// Validity must be at least one day.
+    #[error("validity must be between 1 and 36500 days, not {0}")]
+    InvalidValidity(u32),
+
+    /// `create_root_and_intermediate` would replace an existing chain.
+    #[error(
+        "a CA chain already exists in {}; pass --force to replace it (every certificate it signed stops verifying)",
+        dir.display()
+    )]
+    ChainExists {
+        /// The folder that holds the chain.
+        dir: PathBuf,
+    },
+
+    /// A file the operation needs is missing.
+    #[error("{} does not exist{}", path.display(), hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
+    MissingFile {
+        /// The missing file.
+        path: PathBuf,
+        /// What creates it.
+        hint: Option<String>,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A PEM or DER file holds no usable certificate.
+    #[error("{}: no X.509 certificate found ({reason})", path.display())]
+    NoCertificate {
+        /// The file read.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// A private key file could not be read as any supported format.
+    #[error("{}: not a usable private key ({reason})", path.display())]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// The key is encrypted and no password was given.
+    #[error("{} is encrypted; give its password (certGen.sh uses 1234)", path.display())]
+    PasswordRequired {
+        /// The key file.
+        path: PathBuf,
+    },
+
+    /// The password does not open the key.
+    #[error("{}: wrong password, or the key is damaged", path.display())]
+    WrongPassword {
+        /// The key file.
+        path: PathBuf,
+    },
+
+    /// The key uses OpenSSL 1.1's traditional encryption, which is not supported.
+    #[error(
+        "{} uses the legacy OpenSSL 'Proc-Type: 4,ENCRYPTED' format; convert it to PKCS#8 first:\n  openssl pkey -in {0} -passin pass:PASSWORD -aes256 -passout pass:PASSWORD -out {0}.pkcs8 && mv {0}.pkcs8 {0}",
+        path.display()
+    )]
+    LegacyEncryptedKey {
+        /// The key file.
+        path: PathBuf,
+    },
+
+    /// The signer certificate is not a CA.
+    #[error("{} is not a CA certificate (basicConstraints CA:TRUE is missing) and cannot sign", path.display())]
+    NotACa {
+        /// The certificate file.
+        path: PathBuf,
+    },
+
+    /// The key does not belong to the certificate.
+    #[error("the private key {} does not match the certificate {}", key.display(), cert.display())]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+
+    /// Certificate or key generation failed inside the crypto library.
+    #[error("certificate generation failed: {0}")]
+    Generation(String),
+
+    /// PKCS#12 (PFX) encoding failed.
+    #[error("PFX encoding failed: {0}")]
+    Pfx(String),
+}
+
+impl From<rcgen::Error> for Error {
+    fn from(e: rcgen::Error) -> Self {
+        Error::Generation(e.to_string())
+    }
+}
+
+/// Convenience alias for this crate's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |source| Error::Io { path, source }
+}
