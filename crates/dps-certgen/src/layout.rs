@@ -315,7 +315,7 @@ impl CertDir {
             days: opts.days,
         })?;
         let mut files = FileSet::new();
-        self.add_leaf_files(&mut files, VERIFICATION_PREFIX, &cert, None, opts)?;
+        self.add_leaf_files(&mut files, &[VERIFICATION_PREFIX], &cert, None, opts)?;
         Ok(Outcome {
             issued: vec![self.issued(code, VERIFICATION_PREFIX, &cert, false)],
             files: files.commit()?,
@@ -384,10 +384,21 @@ impl CertDir {
         let ca = self.load_ca(opts.signer, pw)?;
         let root = match opts.signer {
             Signer::Root => None,
-            Signer::Intermediate => Some(
-                std::fs::read_to_string(self.cert_path(ROOT_PREFIX))
-                    .map_err(crate::error::io_err(self.cert_path(ROOT_PREFIX)))?,
-            ),
+            Signer::Intermediate => {
+                let path = self.cert_path(ROOT_PREFIX);
+                Some(std::fs::read_to_string(&path).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        Error::MissingFile {
+                            path: path.clone(),
+                            hint: Some(
+                                "create the chain first (create_root_and_intermediate)".into(),
+                            ),
+                        }
+                    } else {
+                        crate::error::io_err(path.clone())(e)
+                    }
+                })?)
+            }
         };
         let chain_tail = format!("{}{}", ca.cert_pem(), root.unwrap_or_default());
 
@@ -399,10 +410,12 @@ impl CertDir {
                 days: opts.days,
             })?;
             let mut files = FileSet::new();
-            self.add_leaf_files(&mut files, name, &cert, Some(&chain_tail), opts)?;
-            if names.len() == 1 {
-                self.add_leaf_files(&mut files, parity_prefix, &cert, Some(&chain_tail), opts)?;
-            }
+            let prefixes: &[&str] = if names.len() == 1 {
+                &[name.as_str(), parity_prefix]
+            } else {
+                &[name.as_str()]
+            };
+            self.add_leaf_files(&mut files, prefixes, &cert, Some(&chain_tail), opts)?;
             Ok((self.issued(name, name, &cert, true), files))
         })?;
 
@@ -419,32 +432,35 @@ impl CertDir {
         })
     }
 
+    /// Adds a leaf's files under every prefix in `prefixes` (the per-name files and, for a
+    /// single device, certGen.sh's names), encoding each artifact once so the copies are
+    /// byte-identical.
     fn add_leaf_files(
         &self,
         files: &mut FileSet,
-        prefix: &str,
+        prefixes: &[&str],
         cert: &Credential,
         chain_tail: Option<&str>,
         opts: &LeafOptions,
     ) -> Result<()> {
         let pem = cert.cert_pem();
-        files.add(
-            self.key_path(prefix),
-            cert.key().serialize_pem(),
-            Mode::Secret,
-        );
-        if let Some(tail) = chain_tail {
-            files.add(
-                self.full_chain_path(prefix),
-                format!("{pem}{tail}"),
-                Mode::Public,
-            );
+        let key = cert.key().serialize_pem();
+        let chain = chain_tail.map(|tail| format!("{pem}{tail}"));
+        let pfx = if opts.pfx {
+            Some(to_pfx(cert, &[], opts.password.as_deref().unwrap_or(""))?)
+        } else {
+            None
+        };
+        for prefix in prefixes {
+            files.add(self.key_path(prefix), key.clone(), Mode::Secret);
+            if let Some(chain) = &chain {
+                files.add(self.full_chain_path(prefix), chain.clone(), Mode::Public);
+            }
+            if let Some(pfx) = &pfx {
+                files.add(self.pfx_path(prefix), pfx.clone(), Mode::Secret);
+            }
+            files.add(self.cert_path(prefix), pem.clone(), Mode::Public);
         }
-        if opts.pfx {
-            let pfx = to_pfx(cert, &[], opts.password.as_deref().unwrap_or(""))?;
-            files.add(self.pfx_path(prefix), pfx, Mode::Secret);
-        }
-        files.add(self.cert_path(prefix), pem, Mode::Public);
         Ok(())
     }
 
