@@ -1,1 +1,73 @@
-fn main() {}
+//! Project automation, in the cargo-xtask style (see <https://github.com/matklad/cargo-xtask/>):
+//! `cargo xtask <task>` runs Rust code from this crate instead of shell scripts.
+//!
+//! * `gen-certs` — certGen.sh's operations into the top-level `certs/` folder.
+//! * `quickstart` — the offline DPS X.509 quickstart, step by step.
+//! * `bench` — side-by-side timings against the reference tools (release build).
+//!
+//! Every task runs from the workspace root, whatever the current directory.
+
+mod bench;
+mod quickstart;
+
+use clap::Parser;
+use dps_cli::certs::CertsCommand;
+use dps_cli::output::OutputFormat;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "dps-rs project tasks")]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Task {
+    /// certGen.sh's operations into ./certs (default: create_root_and_intermediate).
+    ///
+    /// Takes certGen.sh's subcommand names too, e.g.
+    /// `cargo xtask gen-certs create_device_certificate_from_intermediate mydevice`.
+    GenCerts {
+        #[command(subcommand)]
+        command: Option<CertsCommand>,
+    },
+    /// Run the offline quickstart: test chain, device certificate, checks.
+    Quickstart(quickstart::Args),
+    /// Time dps-rs against the reference tools and write target/bench/report.json.
+    Bench(bench::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let xtask = Xtask::parse();
+    std::env::set_current_dir(project_root())?;
+    match xtask.task {
+        Task::GenCerts { command } => {
+            let command = match command {
+                Some(c) => c,
+                None => default_gen_certs()?,
+            };
+            dps_cli::certs::run(command, OutputFormat::Table)
+        }
+        Task::Quickstart(args) => quickstart::run(&args),
+        Task::Bench(args) => bench::run(&args),
+    }
+}
+
+/// `cargo xtask gen-certs` with no subcommand: `create_root_and_intermediate` with defaults.
+fn default_gen_certs() -> anyhow::Result<CertsCommand> {
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(subcommand)]
+        c: CertsCommand,
+    }
+    Ok(Wrap::try_parse_from(["gen-certs", "create-root-and-intermediate"])?.c)
+}
+
+/// The workspace root: the parent of this crate's manifest folder.
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
