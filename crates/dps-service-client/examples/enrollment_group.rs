@@ -24,7 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(ca) = std::env::var("DPS_CA_FILE") {
         options.trusted_ca_pem.push(std::fs::read(&ca)?);
     }
-    let client = ProvisioningServiceClient::from_connection_string(&connection_string, Some(options))?;
+    let client =
+        ProvisioningServiceClient::from_connection_string(&connection_string, Some(options))?;
     let group = client
         .create_x509_enrollment_group_from_files(&group_id, &cert, None)
         .await?;

@@ -15,7 +15,11 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 /// Everything but RFC 3986 unreserved characters is escaped in path segments.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Client of the DPS service API: enrollment groups, individual enrollments, bulk operations,
 /// queries and device registration states.
@@ -50,7 +54,11 @@ pub struct ConditionalOptions {
 impl ProvisioningServiceClient {
     /// A client for `endpoint` (`https://<name>.azure-devices-provisioning.net`, or the
     /// emulator's `https://localhost:8443`).
-    pub fn new(endpoint: &str, credential: Credential, options: Option<ClientOptions>) -> Result<Self> {
+    pub fn new(
+        endpoint: &str,
+        credential: Credential,
+        options: Option<ClientOptions>,
+    ) -> Result<Self> {
         let options = options.unwrap_or_default();
         let endpoint = parse_endpoint(endpoint)?;
         let host = endpoint.host_str().unwrap_or_default();
@@ -73,17 +81,34 @@ impl ProvisioningServiceClient {
     /// A client from a service connection string
     /// (`HostName=...;SharedAccessKeyName=...;SharedAccessKey=...`, or one carrying a
     /// `SharedAccessSignature`). The endpoint is `https://<HostName>`.
-    pub fn from_connection_string(connection_string: &str, options: Option<ClientOptions>) -> Result<Self> {
+    pub fn from_connection_string(
+        connection_string: &str,
+        options: Option<ClientOptions>,
+    ) -> Result<Self> {
         let cs: ConnectionString = connection_string.parse().map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, format!("invalid connection string: {e}")).with_source(e)
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("invalid connection string: {e}"),
+            )
+            .with_source(e)
         })?;
         let credential = match cs.credential() {
             CsCredential::SharedAccessKey(key) => Credential::SharedAccessKey {
-                key_name: cs.key_name().unwrap_or(dps_protocol::auth::DEFAULT_POLICY_NAME).to_owned(),
+                key_name: cs
+                    .key_name()
+                    .unwrap_or(dps_protocol::auth::DEFAULT_POLICY_NAME)
+                    .to_owned(),
                 key: key.clone(),
             },
-            CsCredential::SharedAccessSignature(token) => Credential::SharedAccessSignature(token.clone()),
-            _ => return Err(Error::new(ErrorKind::InvalidInput, "unsupported connection string credential")),
+            CsCredential::SharedAccessSignature(token) => {
+                Credential::SharedAccessSignature(token.clone())
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "unsupported connection string credential",
+                ));
+            }
         };
         Self::new(&format!("https://{}", cs.host_name()), credential, options)
     }
@@ -102,9 +127,17 @@ impl ProvisioningServiceClient {
         body: Option<&impl Serialize>,
         headers: Vec<(HeaderName, String)>,
     ) -> Result<T> {
-        self.raw(operation, id, method, path, body, headers, Idempotency::Idempotent)
-            .await?
-            .json()
+        self.raw(
+            operation,
+            id,
+            method,
+            path,
+            body,
+            headers,
+            Idempotency::Idempotent,
+        )
+        .await?
+        .json()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -121,7 +154,11 @@ impl ProvisioningServiceClient {
         let body = body
             .map(|b| {
                 serde_json::to_vec(b).map_err(|e| {
-                    Error::new(ErrorKind::InvalidInput, format!("cannot encode the request: {e}")).with_source(e)
+                    Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("cannot encode the request: {e}"),
+                    )
+                    .with_source(e)
                 })
             })
             .transpose()?;
@@ -143,7 +180,10 @@ impl ProvisioningServiceClient {
 pub(crate) fn id_path(collection: &str, id: &str, suffix: &str) -> Result<String> {
     dps_protocol::check_registration_id(id)
         .map_err(|e| Error::new(ErrorKind::InvalidInput, e.to_string()).with_source(e))?;
-    Ok(format!("/{collection}/{}{suffix}", utf8_percent_encode(id, SEGMENT)))
+    Ok(format!(
+        "/{collection}/{}{suffix}",
+        utf8_percent_encode(id, SEGMENT)
+    ))
 }
 
 pub(crate) fn if_match_header(value: Option<&str>) -> Vec<(HeaderName, String)> {
@@ -153,7 +193,12 @@ pub(crate) fn if_match_header(value: Option<&str>) -> Vec<(HeaderName, String)> 
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<url::Url> {
-    let bad = |why: &str| Error::new(ErrorKind::InvalidInput, format!("invalid endpoint {endpoint:?}: {why}"));
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid endpoint {endpoint:?}: {why}"),
+        )
+    };
     let with_scheme = if endpoint.contains("://") {
         endpoint.to_owned()
     } else {
@@ -178,7 +223,10 @@ mod tests {
 
     #[test]
     fn ids_are_checked_and_encoded() {
-        assert_eq!(id_path("enrollments", "dev:01", "").expect("legal"), "/enrollments/dev%3A01");
+        assert_eq!(
+            id_path("enrollments", "dev:01", "").expect("legal"),
+            "/enrollments/dev%3A01"
+        );
         assert!(id_path("enrollments", "a/b", "").is_err());
     }
 

@@ -35,7 +35,9 @@ impl std::fmt::Debug for Credential {
                 .field("key_name", key_name)
                 .field("key", &"<redacted>")
                 .finish(),
-            Credential::SharedAccessSignature(_) => f.write_str("SharedAccessSignature(<redacted>)"),
+            Credential::SharedAccessSignature(_) => {
+                f.write_str("SharedAccessSignature(<redacted>)")
+            }
             Credential::BearerToken(_) => f.write_str("BearerToken(<redacted>)"),
         }
     }
@@ -89,7 +91,12 @@ impl Authorizer for SasAuthorizer {
                 }
                 let expiry = now + self.ttl.as_secs().max(RENEW_MARGIN_SECS + 60);
                 let token = SasToken::generate(&self.resource, key, Some(key_name), expiry)
-                    .map_err(|e| Error::new(ErrorKind::Credential, format!("cannot sign a SAS token: {e}")))?;
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::Credential,
+                            format!("cannot sign a SAS token: {e}"),
+                        )
+                    })?;
                 *cache = Some((token.clone(), expiry));
                 Ok(Some(token))
             }

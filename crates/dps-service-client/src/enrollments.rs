@@ -61,7 +61,10 @@ impl ProvisioningServiceClient {
 
     /// Creates an enrollment that must not exist yet; an existing one gives a
     /// [`crate::ErrorKind::Conflict`] error (409201) and is left untouched.
-    pub async fn create_enrollment(&self, enrollment: &IndividualEnrollment) -> Result<IndividualEnrollment> {
+    pub async fn create_enrollment(
+        &self,
+        enrollment: &IndividualEnrollment,
+    ) -> Result<IndividualEnrollment> {
         self.create_resource(enrollment).await
     }
 
@@ -76,13 +79,22 @@ impl ProvisioningServiceClient {
     }
 
     /// Deletes an enrollment (`DELETE /enrollments/{id}`), conditionally with `If-Match`.
-    pub async fn delete_enrollment(&self, registration_id: &str, options: Option<ConditionalOptions>) -> Result<()> {
-        self.delete_resource::<IndividualEnrollment>(registration_id, options).await
+    pub async fn delete_enrollment(
+        &self,
+        registration_id: &str,
+        options: Option<ConditionalOptions>,
+    ) -> Result<()> {
+        self.delete_resource::<IndividualEnrollment>(registration_id, options)
+            .await
     }
 
     /// The enrollment's attestation with its keys (`POST .../attestationmechanism`).
-    pub async fn get_enrollment_attestation_mechanism(&self, registration_id: &str) -> Result<AttestationMechanism> {
-        self.attestation_of::<IndividualEnrollment>(registration_id).await
+    pub async fn get_enrollment_attestation_mechanism(
+        &self,
+        registration_id: &str,
+    ) -> Result<AttestationMechanism> {
+        self.attestation_of::<IndividualEnrollment>(registration_id)
+            .await
     }
 
     /// Every enrollment matching `query`, following continuation tokens to the end.
@@ -95,7 +107,11 @@ impl ProvisioningServiceClient {
         crate::query::stream(options.unwrap_or_default(), move |token, options| {
             let client = client.clone();
             let query = query.clone();
-            async move { client.query_page_of(&query, token.as_deref(), &options).await }
+            async move {
+                client
+                    .query_page_of(&query, token.as_deref(), &options)
+                    .await
+            }
         })
     }
 
@@ -106,7 +122,8 @@ impl ProvisioningServiceClient {
         continuation: Option<&str>,
         options: Option<QueryOptions>,
     ) -> Result<Page<IndividualEnrollment>> {
-        self.query_page_of(query, continuation, &options.unwrap_or_default()).await
+        self.query_page_of(query, continuation, &options.unwrap_or_default())
+            .await
     }
 
     /// Runs a bulk operation (`POST /enrollments`) over any number of enrollments, in chunks of

@@ -83,7 +83,9 @@ impl Error {
         };
         let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
         let field = |names: &[&str]| {
-            parsed.as_ref().and_then(|v| names.iter().find_map(|n| v.get(*n)).cloned())
+            parsed
+                .as_ref()
+                .and_then(|v| names.iter().find_map(|n| v.get(*n)).cloned())
         };
         let error_code = field(&["errorCode", "code"]).and_then(|v| match v {
             serde_json::Value::Number(n) => n.as_i64(),
@@ -159,7 +161,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -177,7 +181,10 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Unauthorized);
         assert_eq!(e.error_code(), Some(401_002));
         assert_eq!(e.tracking_id(), Some("f40da7ba-1"));
-        assert_eq!(e.to_string(), "HTTP 401 (401002): Invalid certificate [trackingId f40da7ba-1]");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 401 (401002): Invalid certificate [trackingId f40da7ba-1]"
+        );
     }
 
     #[test]

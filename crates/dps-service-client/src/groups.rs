@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::query::{Page, QueryOptions, QueryStream};
 use crate::resource::{BulkResult, Ops, Resource};
 use dps_protocol::models::{
-    AttestationMechanism, BulkEnrollmentGroupOperation, BulkEnrollmentGroupOperationResult, BulkMode,
-    EnrollmentGroup, QuerySpecification,
+    AttestationMechanism, BulkEnrollmentGroupOperation, BulkEnrollmentGroupOperationResult,
+    BulkMode, EnrollmentGroup, QuerySpecification,
 };
 
 impl Resource for EnrollmentGroup {
@@ -61,7 +61,10 @@ impl ProvisioningServiceClient {
 
     /// Creates an enrollment group that must not exist yet; an existing one gives a
     /// [`crate::ErrorKind::Conflict`] error (409201) and is left untouched.
-    pub async fn create_enrollment_group(&self, group: &EnrollmentGroup) -> Result<EnrollmentGroup> {
+    pub async fn create_enrollment_group(
+        &self,
+        group: &EnrollmentGroup,
+    ) -> Result<EnrollmentGroup> {
         self.create_resource(group).await
     }
 
@@ -76,12 +79,20 @@ impl ProvisioningServiceClient {
     }
 
     /// Deletes an enrollment group (`DELETE /enrollmentGroups/{id}`), conditionally with `If-Match`.
-    pub async fn delete_enrollment_group(&self, group_id: &str, options: Option<ConditionalOptions>) -> Result<()> {
-        self.delete_resource::<EnrollmentGroup>(group_id, options).await
+    pub async fn delete_enrollment_group(
+        &self,
+        group_id: &str,
+        options: Option<ConditionalOptions>,
+    ) -> Result<()> {
+        self.delete_resource::<EnrollmentGroup>(group_id, options)
+            .await
     }
 
     /// The group's attestation with its keys (`POST .../attestationmechanism`).
-    pub async fn get_enrollment_group_attestation_mechanism(&self, group_id: &str) -> Result<AttestationMechanism> {
+    pub async fn get_enrollment_group_attestation_mechanism(
+        &self,
+        group_id: &str,
+    ) -> Result<AttestationMechanism> {
         self.attestation_of::<EnrollmentGroup>(group_id).await
     }
 
@@ -95,7 +106,11 @@ impl ProvisioningServiceClient {
         crate::query::stream(options.unwrap_or_default(), move |token, options| {
             let client = client.clone();
             let query = query.clone();
-            async move { client.query_page_of(&query, token.as_deref(), &options).await }
+            async move {
+                client
+                    .query_page_of(&query, token.as_deref(), &options)
+                    .await
+            }
         })
     }
 
@@ -106,7 +121,8 @@ impl ProvisioningServiceClient {
         continuation: Option<&str>,
         options: Option<QueryOptions>,
     ) -> Result<Page<EnrollmentGroup>> {
-        self.query_page_of(query, continuation, &options.unwrap_or_default()).await
+        self.query_page_of(query, continuation, &options.unwrap_or_default())
+            .await
     }
 
     /// Runs a bulk operation (`POST /enrollmentGroups`) over any number of groups, in chunks of

@@ -67,7 +67,10 @@ impl ClientOptions {
             let found = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| invalid("a trusted CA certificate is not valid PEM", e))?;
             if found.is_empty() {
-                return Err(Error::new(ErrorKind::InvalidInput, "a trusted CA file holds no certificate"));
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "a trusted CA file holds no certificate",
+                ));
             }
             certs.extend(found);
         }
@@ -83,6 +86,7 @@ impl ClientOptions {
         if let Some(p) = &self.proxy {
             b = b.proxy(reqwest::Proxy::all(p).map_err(|e| invalid("invalid proxy URL", e))?);
         }
-        b.build().map_err(|e| invalid("cannot build the HTTP client", e))
+        b.build()
+            .map_err(|e| invalid("cannot build the HTTP client", e))
     }
 }

@@ -28,7 +28,10 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| {
             Error::new(
                 ErrorKind::Deserialize,
-                format!("unexpected response body (HTTP {}): {e}", self.status.as_u16()),
+                format!(
+                    "unexpected response body (HTTP {}): {e}",
+                    self.status.as_u16()
+                ),
             )
             .with_source(e)
         })
@@ -84,13 +87,21 @@ impl Pipeline {
 
     async fn send_with_retries(&self, call: &Call<'_>) -> Result<Response> {
         let mut url = self.endpoint.clone();
-        url.set_path(&format!("{}{}", self.endpoint.path().trim_end_matches('/'), call.path));
-        url.query_pairs_mut().append_pair("api-version", &self.api_version);
+        url.set_path(&format!(
+            "{}{}",
+            self.endpoint.path().trim_end_matches('/'),
+            call.path
+        ));
+        url.query_pairs_mut()
+            .append_pair("api-version", &self.api_version);
         let mut retry_no = 0u32;
         loop {
             let attempt = self.attempt(call, url.clone()).await;
             let (outcome, hint) = match &attempt {
-                Ok(r) => (Attempt::Status(r.status.as_u16()), retry::server_delay(&r.headers, std::time::SystemTime::now())),
+                Ok(r) => (
+                    Attempt::Status(r.status.as_u16()),
+                    retry::server_delay(&r.headers, std::time::SystemTime::now()),
+                ),
                 Err(AttemptError::Connect(_)) => (Attempt::ConnectFailed, None),
                 Err(AttemptError::NoResponse(_)) => (Attempt::NoResponse, None),
                 Err(AttemptError::Fatal(_)) => (Attempt::Status(0), None),
@@ -108,21 +119,37 @@ impl Pipeline {
                         &r.body,
                         r.header("x-ms-request-id"),
                     )),
-                    Err(AttemptError::Connect(e) | AttemptError::NoResponse(e) | AttemptError::Fatal(e)) => Err(e),
+                    Err(
+                        AttemptError::Connect(e)
+                        | AttemptError::NoResponse(e)
+                        | AttemptError::Fatal(e),
+                    ) => Err(e),
                 };
             }
             let wait = retry::delay(&self.retry, retry_no, hint, jitter());
-            tracing::debug!(attempt = retry_no + 1, ?outcome, wait_ms = wait.as_millis() as u64, "retrying");
+            tracing::debug!(
+                attempt = retry_no + 1,
+                ?outcome,
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
             tokio::time::sleep(wait).await;
             retry_no += 1;
         }
     }
 
-    async fn attempt(&self, call: &Call<'_>, url: url::Url) -> std::result::Result<Response, AttemptError> {
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        url: url::Url,
+    ) -> std::result::Result<Response, AttemptError> {
         let mut req = self.http.request(call.method.clone(), url);
         if let Some(auth) = self.auth.authorization().map_err(AttemptError::Fatal)? {
             let mut value = HeaderValue::from_str(&auth).map_err(|_| {
-                AttemptError::Fatal(Error::new(ErrorKind::Credential, "the credential produced an invalid header"))
+                AttemptError::Fatal(Error::new(
+                    ErrorKind::Credential,
+                    "the credential produced an invalid header",
+                ))
             })?;
             value.set_sensitive(true);
             req = req.header(reqwest::header::AUTHORIZATION, value);
@@ -133,12 +160,18 @@ impl Pipeline {
         }
         req = match &call.body {
             Some(body) => req
-                .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/json; charset=utf-8",
+                )
                 .body(body.clone()),
             None => req.header(reqwest::header::CONTENT_LENGTH, "0"),
         };
         let resp = req.send().await.map_err(|e| {
-            let err = Error::new(ErrorKind::Transport, format!("{} failed: {}", call.operation, describe(&e)));
+            let err = Error::new(
+                ErrorKind::Transport,
+                format!("{} failed: {}", call.operation, describe(&e)),
+            );
             if e.is_connect() {
                 AttemptError::Connect(err.with_source(e))
             } else if e.is_builder() {
@@ -151,8 +184,15 @@ impl Pipeline {
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| {
             AttemptError::NoResponse(
-                Error::new(ErrorKind::Transport, format!("{}: reading the response failed: {}", call.operation, describe(&e)))
-                    .with_source(e),
+                Error::new(
+                    ErrorKind::Transport,
+                    format!(
+                        "{}: reading the response failed: {}",
+                        call.operation,
+                        describe(&e)
+                    ),
+                )
+                .with_source(e),
             )
         })?;
         Ok(Response {
@@ -199,6 +239,10 @@ impl WithoutUrl for reqwest::Error {
 fn jitter() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
     (h.finish() % 10_000) as f64 / 10_000.0
 }

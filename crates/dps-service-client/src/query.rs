@@ -45,13 +45,27 @@ impl ProvisioningServiceClient {
     ) -> Result<Page<T>> {
         let mut headers: Vec<(HeaderName, String)> = Vec::new();
         if let Some(size) = options.page_size {
-            headers.push((HeaderName::from_static("x-ms-max-item-count"), size.to_string()));
+            headers.push((
+                HeaderName::from_static("x-ms-max-item-count"),
+                size.to_string(),
+            ));
         }
         if let Some(token) = continuation {
-            headers.push((HeaderName::from_static("x-ms-continuation"), token.to_owned()));
+            headers.push((
+                HeaderName::from_static("x-ms-continuation"),
+                token.to_owned(),
+            ));
         }
         let resp = self
-            .raw(operation, id, Method::POST, path, body, headers, Idempotency::Idempotent)
+            .raw(
+                operation,
+                id,
+                Method::POST,
+                path,
+                body,
+                headers,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(Page {
             items: resp.json()?,

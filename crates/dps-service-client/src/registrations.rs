@@ -9,10 +9,20 @@ use reqwest::Method;
 
 impl ProvisioningServiceClient {
     /// Reads a device's registration state (`GET /registrations/{id}`).
-    pub async fn get_registration_state(&self, registration_id: &str) -> Result<DeviceRegistrationState> {
+    pub async fn get_registration_state(
+        &self,
+        registration_id: &str,
+    ) -> Result<DeviceRegistrationState> {
         let path = id_path("registrations", registration_id, "")?;
-        self.call("DeviceRegistrationState_Get", Some(registration_id), Method::GET, path, None::<&()>, vec![])
-            .await
+        self.call(
+            "DeviceRegistrationState_Get",
+            Some(registration_id),
+            Method::GET,
+            path,
+            None::<&()>,
+            vec![],
+        )
+        .await
     }
 
     /// Deletes a registration state, so the device registers afresh next time
@@ -49,7 +59,11 @@ impl ProvisioningServiceClient {
         crate::query::stream(options.unwrap_or_default(), move |token, options| {
             let client = client.clone();
             let group = group.clone();
-            async move { client.query_registration_states_page(&group, token.as_deref(), Some(options)).await }
+            async move {
+                client
+                    .query_registration_states_page(&group, token.as_deref(), Some(options))
+                    .await
+            }
         })
     }
 

@@ -22,7 +22,9 @@ pub(crate) struct Ops {
 }
 
 /// An enrollment-like record of the service API.
-pub(crate) trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+pub(crate) trait Resource:
+    Serialize + DeserializeOwned + Clone + Send + Sync + 'static
+{
     /// Path collection (`enrollments`, `enrollmentGroups`).
     const COLLECTION: &'static str;
     const OPS: Ops;
@@ -44,14 +46,26 @@ pub(crate) trait BulkResult {
 impl ProvisioningServiceClient {
     pub(crate) async fn get_resource<R: Resource>(&self, id: &str) -> Result<R> {
         let path = id_path(R::COLLECTION, id, "")?;
-        self.call(R::OPS.get, Some(id), Method::GET, path, None::<&()>, vec![]).await
+        self.call(R::OPS.get, Some(id), Method::GET, path, None::<&()>, vec![])
+            .await
     }
 
     /// PUT with an explicit `If-Match` (or none).
-    pub(crate) async fn put_resource<R: Resource>(&self, record: &R, if_match: Option<&str>) -> Result<R> {
+    pub(crate) async fn put_resource<R: Resource>(
+        &self,
+        record: &R,
+        if_match: Option<&str>,
+    ) -> Result<R> {
         let path = id_path(R::COLLECTION, record.id(), "")?;
-        self.call(R::OPS.put, Some(record.id()), Method::PUT, path, Some(record), if_match_header(if_match))
-            .await
+        self.call(
+            R::OPS.put,
+            Some(record.id()),
+            Method::PUT,
+            path,
+            Some(record),
+            if_match_header(if_match),
+        )
+        .await
     }
 
     /// Create only: a single-item bulk `create`, which the service refuses with 409201 when the
@@ -64,37 +78,94 @@ impl ProvisioningServiceClient {
         let body = R::bulk(BulkMode::Create, vec![fresh]);
         let path = format!("/{}", R::COLLECTION);
         let resp = self
-            .raw(R::OPS.bulk, Some(&id), Method::POST, path, Some(&body), vec![], Idempotency::NotIdempotent)
+            .raw(
+                R::OPS.bulk,
+                Some(&id),
+                Method::POST,
+                path,
+                Some(&body),
+                vec![],
+                Idempotency::NotIdempotent,
+            )
             .await?;
         let result: serde_json::Value = resp.json()?;
-        if let Some(err) = result.get("errors").and_then(|e| e.as_array()).and_then(|e| e.first()) {
+        if let Some(err) = result
+            .get("errors")
+            .and_then(|e| e.as_array())
+            .and_then(|e| e.first())
+        {
             let code = err.get("errorCode").and_then(serde_json::Value::as_i64);
             let status = code.map(|c| (c / 1000) as u16).unwrap_or(400);
-            let message = err.get("errorStatus").and_then(|m| m.as_str()).unwrap_or("create failed");
-            let body = serde_json::json!({"errorCode": code, "message": format!("{id}: {message}")});
-            return Err(Error::from_response(status, body.to_string().as_bytes(), None));
+            let message = err
+                .get("errorStatus")
+                .and_then(|m| m.as_str())
+                .unwrap_or("create failed");
+            let body =
+                serde_json::json!({"errorCode": code, "message": format!("{id}: {message}")});
+            return Err(Error::from_response(
+                status,
+                body.to_string().as_bytes(),
+                None,
+            ));
+        }
+        if result
+            .get("isSuccessful")
+            .and_then(serde_json::Value::as_bool)
+            == Some(false)
+        {
+            return Err(Error::new(
+                ErrorKind::Http,
+                format!("{id}: the service reported a failed create without details"),
+            ));
         }
         self.get_resource(&id).await
     }
 
     /// PUT that carries `If-Match`: the caller's value, else the record's own ETag.
-    pub(crate) async fn update_resource<R: Resource>(&self, record: &R, options: Option<ConditionalOptions>) -> Result<R> {
+    pub(crate) async fn update_resource<R: Resource>(
+        &self,
+        record: &R,
+        options: Option<ConditionalOptions>,
+    ) -> Result<R> {
         let explicit = options.and_then(|o| o.if_match);
         let if_match = explicit.as_deref().or(record.etag());
         self.put_resource(record, if_match).await
     }
 
-    pub(crate) async fn delete_resource<R: Resource>(&self, id: &str, options: Option<ConditionalOptions>) -> Result<()> {
+    pub(crate) async fn delete_resource<R: Resource>(
+        &self,
+        id: &str,
+        options: Option<ConditionalOptions>,
+    ) -> Result<()> {
         let path = id_path(R::COLLECTION, id, "")?;
         let if_match = options.and_then(|o| o.if_match);
-        self.raw(R::OPS.delete, Some(id), Method::DELETE, path, None::<&()>, if_match_header(if_match.as_deref()), Idempotency::Idempotent)
-            .await
-            .map(|_| ())
+        self.raw(
+            R::OPS.delete,
+            Some(id),
+            Method::DELETE,
+            path,
+            None::<&()>,
+            if_match_header(if_match.as_deref()),
+            Idempotency::Idempotent,
+        )
+        .await
+        .map(|_| ())
     }
 
-    pub(crate) async fn attestation_of<R: Resource>(&self, id: &str) -> Result<AttestationMechanism> {
+    pub(crate) async fn attestation_of<R: Resource>(
+        &self,
+        id: &str,
+    ) -> Result<AttestationMechanism> {
         let path = id_path(R::COLLECTION, id, "/attestationmechanism")?;
-        self.call(R::OPS.attestation, Some(id), Method::POST, path, None::<&()>, vec![]).await
+        self.call(
+            R::OPS.attestation,
+            Some(id),
+            Method::POST,
+            path,
+            None::<&()>,
+            vec![],
+        )
+        .await
     }
 
     pub(crate) async fn query_page_of<R: Resource>(
@@ -104,14 +175,22 @@ impl ProvisioningServiceClient {
         options: &QueryOptions,
     ) -> Result<Page<R>> {
         let path = format!("/{}/query", R::COLLECTION);
-        self.query_page(R::OPS.query, None, path, Some(query), continuation, options).await
+        self.query_page(R::OPS.query, None, path, Some(query), continuation, options)
+            .await
     }
 
     /// Runs a bulk operation over any number of records: chunks of the service's limit, sent
     /// concurrently, results merged in input order.
-    pub(crate) async fn bulk_of<R: Resource>(&self, mode: BulkMode, records: Vec<R>) -> Result<R::BulkResult> {
+    pub(crate) async fn bulk_of<R: Resource>(
+        &self,
+        mode: BulkMode,
+        records: Vec<R>,
+    ) -> Result<R::BulkResult> {
         if records.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidInput, "a bulk operation needs at least one record"));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a bulk operation needs at least one record",
+            ));
         }
         for r in &records {
             id_path(R::COLLECTION, r.id(), "")?;
@@ -123,9 +202,17 @@ impl ProvisioningServiceClient {
             .map(|chunk| async move {
                 let body = R::bulk(mode.clone(), chunk);
                 let path = format!("/{}", R::COLLECTION);
-                self.raw(R::OPS.bulk, None, Method::POST, path, Some(&body), vec![], Idempotency::NotIdempotent)
-                    .await?
-                    .json::<R::BulkResult>()
+                self.raw(
+                    R::OPS.bulk,
+                    None,
+                    Method::POST,
+                    path,
+                    Some(&body),
+                    vec![],
+                    Idempotency::NotIdempotent,
+                )
+                .await?
+                .json::<R::BulkResult>()
             })
             .buffered(CONCURRENCY)
             .try_collect()

@@ -60,7 +60,9 @@ pub fn should_retry(idempotency: Idempotency, attempt: Attempt) -> bool {
     match (idempotency, attempt) {
         (_, Attempt::ConnectFailed) => true,
         (Idempotency::Idempotent, Attempt::NoResponse) => true,
-        (Idempotency::Idempotent, Attempt::Status(s)) => s == 408 || s == 429 || (500..=599).contains(&s),
+        (Idempotency::Idempotent, Attempt::Status(s)) => {
+            s == 408 || s == 429 || (500..=599).contains(&s)
+        }
         (Idempotency::NotIdempotent, Attempt::Status(s)) => s == 429 || s == 503,
         (Idempotency::NotIdempotent, Attempt::NoResponse) => false,
     }
@@ -69,18 +71,33 @@ pub fn should_retry(idempotency: Idempotency, attempt: Attempt) -> bool {
 /// The wait before retry number `retry` (0-based): exponential from `initial_delay` with up to
 /// 20 % jitter below the nominal value, never less than the server's `Retry-After`, never more
 /// than `max_delay`. `jitter` is a number in `[0, 1)`.
-pub fn delay(options: &RetryOptions, retry: u32, server: Option<Duration>, jitter: f64) -> Duration {
+pub fn delay(
+    options: &RetryOptions,
+    retry: u32,
+    server: Option<Duration>,
+    jitter: f64,
+) -> Duration {
     let factor = 2f64.powi(retry.min(30) as i32);
     let nominal = options.initial_delay.as_secs_f64() * factor;
     let jittered = nominal * (1.0 - 0.2 * jitter.clamp(0.0, 1.0));
     let policy = Duration::from_secs_f64(jittered.min(options.max_delay.as_secs_f64()));
-    server.map_or(policy, |s| s.max(policy)).min(options.max_delay)
+    server
+        .map_or(policy, |s| s.max(policy))
+        .min(options.max_delay)
 }
 
 /// Reads a server's retry hint: `retry-after-ms`, `x-ms-retry-after-ms`, or `Retry-After` in
 /// seconds or as an HTTP date relative to `now`.
-pub fn server_delay(headers: &reqwest::header::HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+pub fn server_delay(
+    headers: &reqwest::header::HeaderMap,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
         if let Some(ms) = get(name).and_then(|v| v.parse::<u64>().ok()) {
             return Some(Duration::from_millis(ms));
@@ -90,7 +107,8 @@ pub fn server_delay(headers: &reqwest::header::HeaderMap, now: std::time::System
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let when =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let when = std::time::SystemTime::from(when);
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -134,8 +152,14 @@ mod tests {
         assert_eq!(delay(&o, 1, None, 0.5), Duration::from_millis(360));
         assert_eq!(delay(&o, 20, None, 0.0), Duration::from_secs(30));
         // The server's hint wins when longer, but never beyond the cap.
-        assert_eq!(delay(&o, 0, Some(Duration::from_secs(5)), 0.0), Duration::from_secs(5));
-        assert_eq!(delay(&o, 0, Some(Duration::from_secs(500)), 0.0), Duration::from_secs(30));
+        assert_eq!(
+            delay(&o, 0, Some(Duration::from_secs(5)), 0.0),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            delay(&o, 0, Some(Duration::from_secs(500)), 0.0),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
@@ -145,7 +169,10 @@ mod tests {
         assert_eq!(server_delay(&h, now), None);
         h.insert("retry-after", HeaderValue::from_static("7"));
         assert_eq!(server_delay(&h, now), Some(Duration::from_secs(7)));
-        h.insert("retry-after", HeaderValue::from_static("Tue, 14 Nov 2023 22:13:30 GMT"));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Tue, 14 Nov 2023 22:13:30 GMT"),
+        );
         assert_eq!(server_delay(&h, now), Some(Duration::from_secs(10)));
         h.insert("x-ms-retry-after-ms", HeaderValue::from_static("1500"));
         assert_eq!(server_delay(&h, now), Some(Duration::from_millis(1500)));
