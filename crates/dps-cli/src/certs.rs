@@ -40,11 +40,11 @@ pub enum CertsCommand {
     /// the intermediate.
     #[command(alias = "create_device_certificate_from_intermediate")]
     CreateDeviceCertificateFromIntermediate(DeviceArgs),
-    /// Create an IoT Edge device CA certificate "<NAME>.ca" signed by the intermediate
+    /// Create an IoT Edge device CA certificate "NAME.ca" signed by the intermediate
     /// (certGen.sh create_edge_device_certificate).
     #[command(alias = "create_edge_device_certificate")]
     CreateEdgeDeviceCertificate {
-        /// Edge device name; the certificate's CN is "<NAME>.ca".
+        /// Edge device name; the certificate's CN is "NAME.ca".
         name: String,
         /// Output folder, keys and PFX options.
         #[command(flatten)]
