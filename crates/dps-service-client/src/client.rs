@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 /// Everything but RFC 3986 unreserved characters is escaped in path segments.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -85,32 +85,8 @@ impl ProvisioningServiceClient {
         connection_string: &str,
         options: Option<ClientOptions>,
     ) -> Result<Self> {
-        let cs: ConnectionString = connection_string.parse().map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!("invalid connection string: {e}"),
-            )
-            .with_source(e)
-        })?;
-        let credential = match cs.credential() {
-            CsCredential::SharedAccessKey(key) => Credential::SharedAccessKey {
-                key_name: cs
-                    .key_name()
-                    .unwrap_or(dps_protocol::auth::DEFAULT_POLICY_NAME)
-                    .to_owned(),
-                key: key.clone(),
-            },
-            CsCredential::SharedAccessSignature(token) => {
-                Credential::SharedAccessSignature(token.clone())
-            }
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    "unsupported connection string credential",
-                ));
-            }
-        };
-        Self::new(&format!("https://{}", cs.host_name()), credential, options)
+        let (host, credential) = parse_connection_string(connection_string)?;
+        Self::new(&format!("https://{host}"), credential, options)
     }
 
     /// The service endpoint.
@@ -176,6 +152,36 @@ impl ProvisioningServiceClient {
     }
 }
 
+/// The host name and credential of a service connection string.
+pub(crate) fn parse_connection_string(connection_string: &str) -> Result<(String, Credential)> {
+    let cs: ConnectionString = connection_string.parse().map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid connection string: {e}"),
+        )
+        .with_source(e)
+    })?;
+    let credential = match cs.credential() {
+        CsCredential::SharedAccessKey(key) => Credential::SharedAccessKey {
+            key_name: cs
+                .key_name()
+                .unwrap_or(dps_protocol::auth::DEFAULT_POLICY_NAME)
+                .to_owned(),
+            key: key.clone(),
+        },
+        CsCredential::SharedAccessSignature(token) => {
+            Credential::SharedAccessSignature(token.clone())
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "unsupported connection string credential",
+            ));
+        }
+    };
+    Ok((cs.host_name().to_owned(), credential))
+}
+
 /// `/<collection>/<percent-encoded id><suffix>`, after checking the id against the DPS rule.
 pub(crate) fn id_path(collection: &str, id: &str, suffix: &str) -> Result<String> {
     dps_protocol::check_registration_id(id)
@@ -192,7 +198,7 @@ pub(crate) fn if_match_header(value: Option<&str>) -> Vec<(HeaderName, String)> 
         .unwrap_or_default()
 }
 
-fn parse_endpoint(endpoint: &str) -> Result<url::Url> {
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<url::Url> {
     let bad = |why: &str| {
         Error::new(
             ErrorKind::InvalidInput,

@@ -68,7 +68,8 @@ impl Error {
     }
 
     /// Builds the error for an HTTP response with a non-success status, reading the DPS error
-    /// body (`errorCode`/`code`, `trackingId`, `message`) when there is one.
+    /// body (`errorCode`/`code`, `trackingId`, `message`) when there is one, or the ARM one
+    /// (`{"error":{"code","message"}}`, whose PascalCase `code` is not an [`Self::error_code`]).
     pub fn from_response(status: u16, body: &[u8], request_id: Option<&str>) -> Self {
         let kind = match status {
             400 => ErrorKind::BadRequest,
@@ -82,6 +83,11 @@ impl Error {
             _ => ErrorKind::Http,
         };
         let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        // ARM wraps the details in an `error` object.
+        let parsed = parsed.map(|v| match v.get("error") {
+            Some(inner) if inner.is_object() => inner.clone(),
+            _ => v,
+        });
         let field = |names: &[&str]| {
             parsed
                 .as_ref()
@@ -206,5 +212,11 @@ mod tests {
         assert_eq!(e.tracking_id(), Some("req-1"));
         let e = Error::from_response(404, br#"{"code":"404201","message":"gone"}"#, None);
         assert_eq!(e.error_code(), Some(404_201));
+        let arm =
+            br#"{"error":{"code":"InvalidCertificate","message":"The certificate is not valid."}}"#;
+        let e = Error::from_response(400, arm, Some("req-2"));
+        assert_eq!(e.message(), "The certificate is not valid.");
+        assert_eq!(e.error_code(), None);
+        assert_eq!(e.tracking_id(), Some("req-2"));
     }
 }

@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod certificates;
 mod client;
 mod credential;
 mod enrollments;
@@ -51,6 +52,9 @@ mod resource;
 pub mod retry;
 mod x509;
 
+pub use certificates::{
+    AZURE_RESOURCE_MANAGER, CERTIFICATE_API_VERSION, CertificateClient, CertificateClientOptions,
+};
 pub use client::{ConditionalOptions, ProvisioningServiceClient};
 pub use credential::Credential;
 pub use dps_protocol::models;

@@ -70,22 +70,6 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
-        let span = tracing::debug_span!(
-            "dps.request",
-            operation = call.operation,
-            id = call.id.unwrap_or(""),
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-        );
-        let result = self.send_with_retries(&call).instrument(span.clone()).await;
-        match &result {
-            Ok(r) => span.record("status", r.status.as_u16()),
-            Err(e) => span.record("status", e.status().unwrap_or(0)),
-        };
-        result
-    }
-
-    async fn send_with_retries(&self, call: &Call<'_>) -> Result<Response> {
         let mut url = self.endpoint.clone();
         url.set_path(&format!(
             "{}{}",
@@ -94,6 +78,32 @@ impl Pipeline {
         ));
         url.query_pairs_mut()
             .append_pair("api-version", &self.api_version);
+        self.send_to(call, url).await
+    }
+
+    /// [`Self::send`] to `url` exactly as given (query included), ignoring `call.path`: for
+    /// server-provided links such as ARM's `nextLink`. The caller checks that `url` belongs
+    /// to the endpoint, since the credential is sent to it.
+    pub(crate) async fn send_to(&self, call: Call<'_>, url: url::Url) -> Result<Response> {
+        let span = tracing::debug_span!(
+            "dps.request",
+            operation = call.operation,
+            id = call.id.unwrap_or(""),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        let result = self
+            .send_with_retries(&call, url)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(r) => span.record("status", r.status.as_u16()),
+            Err(e) => span.record("status", e.status().unwrap_or(0)),
+        };
+        result
+    }
+
+    async fn send_with_retries(&self, call: &Call<'_>, url: url::Url) -> Result<Response> {
         let mut retry_no = 0u32;
         loop {
             let attempt = self.attempt(call, url.clone()).await;

@@ -32,3 +32,6 @@ mod errors;
 
 #[path = "client/retries.rs"]
 mod retries;
+
+#[path = "client/certificates.rs"]
+mod certificates;

@@ -1,0 +1,307 @@
+//! Request routing and the shared state every handler sees.
+//!
+//! Routing is hand-written instead of axum's router because DPS's paths need what axum does not
+//! do: literal segments matched ignoring case (Node sends `/enrollmentgroups/...`), trailing
+//! slashes tolerated, and ids percent-decoded but never case-folded.
+
+use crate::auth::{self, Policies, Right};
+use crate::config::EmulatorConfig;
+use crate::error::{ApiError, ApiResult, codes};
+use crate::store::Store;
+use crate::throttle::Throttle;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use rustls::pki_types::CertificateDer;
+use std::sync::Arc;
+
+/// The state of one emulator instance.
+#[derive(Debug)]
+pub(crate) struct App {
+    /// How it was configured.
+    pub(crate) config: EmulatorConfig,
+    /// Its records.
+    pub(crate) store: Store,
+    /// Shared access policies.
+    pub(crate) policies: Policies,
+    /// The port it listens on.
+    pub(crate) port: u16,
+    /// Quota accounting.
+    pub(crate) throttle: Throttle,
+}
+
+/// What the TLS layer learned about the connection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnInfo {
+    /// The client's certificate chain, leaf first, if it sent one.
+    pub(crate) peer_certificates: Option<Arc<Vec<CertificateDer<'static>>>>,
+}
+
+/// One request, parsed.
+#[derive(Debug)]
+pub(crate) struct Req {
+    /// HTTP method.
+    pub(crate) method: Method,
+    /// Raw (still percent-encoded) path, for SAS audiences.
+    pub(crate) raw_path: String,
+    /// Path segments, percent-decoded, trailing empty segment dropped.
+    pub(crate) segments: Vec<String>,
+    /// The api-version query parameter.
+    pub(crate) api_version: String,
+    /// All query parameters, decoded.
+    pub(crate) query: Vec<(String, String)>,
+    /// Request headers.
+    pub(crate) headers: HeaderMap,
+    /// Request body.
+    pub(crate) body: Bytes,
+    /// TLS peer certificates.
+    pub(crate) conn: ConnInfo,
+}
+
+impl Req {
+    /// A header as text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `If-Match` with one pair of quotes stripped.
+    pub(crate) fn if_match(&self) -> Option<String> {
+        self.header("if-match").map(|v| {
+            let v = v.trim();
+            v.strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or(v)
+                .to_owned()
+        })
+    }
+
+    /// The JSON body, or a 400 that says what is wrong with it.
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> ApiResult<T> {
+        if self.body.is_empty() {
+            return Err(ApiError::bad_request(
+                "the request body is empty; a JSON document is required",
+            ));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+    }
+
+    /// Whether literal segment `i` equals `lit`, ignoring case.
+    pub(crate) fn lit(&self, i: usize, lit: &str) -> bool {
+        self.segments
+            .get(i)
+            .is_some_and(|s| s.eq_ignore_ascii_case(lit))
+    }
+}
+
+impl App {
+    /// Checks the SAS of a service or certificate API call.
+    pub(crate) fn authorize(&self, req: &Req, right: Right) -> ApiResult<()> {
+        let mut hosts = Vec::new();
+        if let Some(h) = req.header("host") {
+            hosts.push(h.to_owned());
+        }
+        for name in ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(self.config.host_names.iter().cloned())
+        {
+            hosts.push(format!("{name}:{}", self.port));
+        }
+        let path = percent_encoding::percent_decode_str(&req.raw_path)
+            .decode_utf8_lossy()
+            .into_owned();
+        auth::check(
+            &self.policies,
+            req.header("authorization"),
+            &hosts,
+            &path,
+            self.config.clock.unix(),
+            right,
+        )
+    }
+}
+
+/// API versions the real service has served: 2017-08-31-preview through 2026-04-01.
+fn api_version_supported(v: &str) -> bool {
+    let date = v.strip_suffix("-preview").unwrap_or(v);
+    let ok_shape = date.len() == 10
+        && date.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    ok_shape && ("2017-08-31"..="2026-04-01").contains(&date)
+}
+
+/// The one handler: parse, apply faults and quotas, route.
+pub(crate) async fn dispatch(
+    State(app): State<Arc<App>>,
+    conn: Option<axum::Extension<ConnInfo>>,
+    request: Request<Body>,
+) -> Response {
+    let faults = &app.config.faults;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, app.config.limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                codes::TOO_LARGE,
+                format!(
+                    "the request body exceeds {} bytes",
+                    app.config.limits.max_body_bytes
+                ),
+            )
+            .into_response();
+        }
+    };
+    let raw_path = parts.uri.path().to_owned();
+    let mut segments: Vec<String> = raw_path
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    while segments.last().is_some_and(String::is_empty) {
+        segments.pop();
+    }
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    let d = |s: &str| {
+                        percent_encoding::percent_decode_str(s)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    };
+                    (d(k), d(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let api_version = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(_, v)| v.clone());
+    let req = Req {
+        method: parts.method,
+        raw_path,
+        segments,
+        api_version: api_version.clone().unwrap_or_default(),
+        query,
+        headers: parts.headers,
+        body,
+        conn: conn.map(|c| c.0).unwrap_or_default(),
+    };
+    let is_arm = req.lit(0, "subscriptions");
+    let result = match api_version {
+        None => Err(ApiError::new(
+            codes::BAD_API_VERSION,
+            "the api-version query parameter is required",
+        )),
+        Some(v) if !is_arm && !api_version_supported(&v) => Err(ApiError::new(
+            codes::BAD_API_VERSION,
+            format!("api-version {v:?} is not supported; use one from 2017-11-15 to 2026-04-01"),
+        )),
+        Some(_) => route(&app, &req),
+    };
+    let response = result.unwrap_or_else(IntoResponse::into_response);
+    tracing::debug!(method = %req.method, path = %req.raw_path, status = response.status().as_u16(), "request");
+    response
+}
+
+fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
+    if app.config.faults.error_rate > 0.0 && random_unit() < app.config.faults.error_rate {
+        let status = app.config.faults.status.clamp(400, 599);
+        let mut e = ApiError::new(
+            u32::from(status) * 1000 + 1,
+            format!("injected fault (HTTP {status})"),
+        );
+        if status == 503 || status == 429 {
+            e.retry_after = Some(1);
+        }
+        return Err(e);
+    }
+    if req.lit(0, "subscriptions") {
+        app.throttle.service(app.config.clock.as_ref())?;
+        return crate::certificates::handle(app, req);
+    }
+    app.throttle.service(app.config.clock.as_ref())?;
+    crate::service::handle(app, req)
+}
+
+/// A number in [0, 1) from the system's randomness.
+pub(crate) fn random_unit() -> f64 {
+    let mut b = [0u8; 8];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A 200 JSON response with DPS's content type.
+pub(crate) fn json_response(
+    status: axum::http::StatusCode,
+    value: &impl serde::Serialize,
+) -> ApiResult<Response> {
+    let body =
+        serde_json::to_vec(value).map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))?;
+    Ok((
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// 405 for a known path with the wrong method.
+pub(crate) fn method_not_allowed(req: &Req) -> ApiError {
+    ApiError::new(
+        codes::METHOD_NOT_ALLOWED,
+        format!("{} is not allowed on {}", req.method, req.raw_path),
+    )
+}
+
+/// 404 for an unknown path.
+pub(crate) fn unknown_path(req: &Req) -> ApiError {
+    ApiError::new(
+        codes::NOT_FOUND,
+        format!("no such operation: {} {}", req.method, req.raw_path),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions() {
+        for v in [
+            "2017-11-15",
+            "2018-09-01-preview",
+            "2019-03-31",
+            "2021-10-01",
+            "2026-04-01",
+            "2017-08-31-preview",
+        ] {
+            assert!(api_version_supported(v), "{v}");
+        }
+        for v in ["", "2016-01-01", "2026-04-02", "latest", "2021-10-1"] {
+            assert!(!api_version_supported(v), "{v}");
+        }
+    }
+}

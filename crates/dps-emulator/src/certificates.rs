@@ -1,0 +1,373 @@
+//! CA certificates and proof of possession, on the management API's paths
+//! (`/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Devices/provisioningServices/{name}/certificates/...`;
+//! the sub, rg and name values are ignored) with ARM's bodies and errors, authenticated with the
+//! emulator's policy SAS.
+//!
+//! Proof of possession as the service checks it: the verification certificate must parse, be
+//! within its validity, carry the latest verification code as its CN, have the CA's subject as
+//! issuer, and be signed by the uploaded CA's key; `If-Match` must be the ETag that
+//! `generateVerificationCode` returned. Codes expire after an hour and are single-use.
+
+use crate::app::{App, Req, json_response, method_not_allowed, unknown_path};
+use crate::auth::Right;
+use crate::error::{ApiError, ApiResult};
+use crate::records::new_etag;
+use crate::store::{Kind, Record};
+use crate::x509info;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use dps_protocol::Thumbprints;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+const CODE_LIFETIME_SECS: i64 = 3600;
+const RESOURCE_TYPE: &str = "Microsoft.Devices/ProvisioningServices/Certificates";
+
+/// Routes a certificate API request.
+pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
+    let s = &req.segments;
+    let shape_ok = s.len() >= 9
+        && req.lit(2, "resourceGroups")
+        && req.lit(4, "providers")
+        && req.lit(5, "Microsoft.Devices")
+        && req.lit(6, "provisioningServices")
+        && req.lit(8, "certificates");
+    if !shape_ok {
+        return Err(unknown_path(req));
+    }
+    let base = s[..9].join("/");
+    match (&s[9..], &req.method) {
+        ([], &Method::GET) => {
+            app.authorize(req, Right::Read)?;
+            let all = app.store.list(Kind::Certificate, None, None, usize::MAX)?;
+            let value: Vec<Value> = all.iter().map(|r| resource(&base, r)).collect();
+            json_response(StatusCode::OK, &json!({ "value": value }))
+        }
+        ([name], &Method::GET) => {
+            app.authorize(req, Right::Read)?;
+            json_response(StatusCode::OK, &resource(&base, &find(app, name)?))
+        }
+        ([name], &Method::PUT) => {
+            app.authorize(req, Right::Write)?;
+            let (status, rec) = upload(app, name, req)?;
+            json_response(status, &resource(&base, &rec))
+        }
+        ([name], &Method::DELETE) => {
+            app.authorize(req, Right::Write)?;
+            let etag = required_if_match(req)?;
+            match app
+                .store
+                .delete_checked(Kind::Certificate, name, |cur| etag_matches(&etag, cur))?
+            {
+                Ok(true) => Ok(StatusCode::OK.into_response()),
+                Ok(false) => Err(not_found(name)),
+                Err(e) => Err(e),
+            }
+        }
+        ([name, action], &Method::POST)
+            if action.eq_ignore_ascii_case("generateVerificationCode") =>
+        {
+            app.authorize(req, Right::Write)?;
+            let rec = generate_code(app, name, &required_if_match(req)?)?;
+            let mut out = resource(&base, &rec);
+            if let Some(p) = out.get_mut("properties").and_then(Value::as_object_mut) {
+                p.insert(
+                    "verificationCode".into(),
+                    rec.body["verificationCode"].clone(),
+                );
+            }
+            json_response(StatusCode::OK, &out)
+        }
+        ([name, action], &Method::POST)
+            if action.eq_ignore_ascii_case("verify")
+                || action.eq_ignore_ascii_case("verifyCertificate") =>
+        {
+            app.authorize(req, Right::Write)?;
+            let rec = verify(app, name, &required_if_match(req)?, req)?;
+            json_response(StatusCode::OK, &resource(&base, &rec))
+        }
+        ([] | [_], _) | ([_, _], _) => Err(method_not_allowed(req)),
+        _ => Err(unknown_path(req)),
+    }
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::arm(404, "NotFound", format!("certificate {name:?} not found"))
+}
+
+fn find(app: &App, name: &str) -> ApiResult<Record> {
+    app.store
+        .get(Kind::Certificate, name)?
+        .ok_or_else(|| not_found(name))
+}
+
+fn required_if_match(req: &Req) -> ApiResult<String> {
+    req.if_match().ok_or_else(|| {
+        ApiError::arm(
+            412,
+            "PreconditionFailed",
+            "the If-Match header with the certificate's etag is required",
+        )
+    })
+}
+
+fn etag_matches(etag: &str, cur: &Record) -> ApiResult<()> {
+    if etag == "*" || etag == cur.etag {
+        Ok(())
+    } else {
+        Err(ApiError::arm(
+            412,
+            "PreconditionFailed",
+            "the etag in If-Match is stale: get the certificate (or generate a new verification code) and use its etag",
+        ))
+    }
+}
+
+fn rfc1123(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default()
+}
+
+/// The ARM resource view of a stored certificate.
+fn resource(base: &str, rec: &Record) -> Value {
+    let b = &rec.body;
+    json!({
+        "id": format!("/{base}/{}", rec.id),
+        "name": rec.id,
+        "type": RESOURCE_TYPE,
+        "etag": rec.etag,
+        "properties": {
+            "subject": b["subject"],
+            "expiry": b["expiry"],
+            "thumbprint": b["thumbprint"],
+            "isVerified": b["isVerified"],
+            "certificate": b["certificate"],
+            "created": b["created"],
+            "updated": b["updated"],
+        }
+    })
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::arm(
+            400,
+            "InvalidCertificateName",
+            format!("certificate name {name:?} must be 1 to 64 letters, digits, '-', '_' or '.'"),
+        ))
+    }
+}
+
+fn upload(app: &App, name: &str, req: &Req) -> ApiResult<(StatusCode, Record)> {
+    check_name(name)?;
+    let body: Value = req
+        .json()
+        .map_err(|e| ApiError::arm(400, "InvalidRequestBody", e.message))?;
+    let props = body.get("properties").unwrap_or(&body);
+    let cert = props
+        .get("certificate")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ApiError::arm(
+                400,
+                "InvalidRequestBody",
+                "properties.certificate is required",
+            )
+        })?;
+    let verified = props
+        .get("isVerified")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let current = app.store.get(Kind::Certificate, name)?;
+    match (&current, req.if_match()) {
+        (Some(cur), Some(etag)) => etag_matches(&etag, cur)?,
+        (Some(_), None) => {
+            return Err(ApiError::arm(
+                412,
+                "PreconditionFailed",
+                format!("certificate {name:?} exists; updating it needs If-Match with its etag"),
+            ));
+        }
+        (None, _) => {
+            if app.store.count(Kind::Certificate)? >= app.config.limits.max_ca_certificates {
+                return Err(ApiError::arm(
+                    400,
+                    "LimitExceeded",
+                    format!(
+                        "the limit of {} CA certificates is reached",
+                        app.config.limits.max_ca_certificates
+                    ),
+                ));
+            }
+        }
+    }
+    let rec = store_certificate(app, name, cert, verified, current.as_ref())?;
+    Ok((
+        if current.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        rec,
+    ))
+}
+
+/// Stores a CA certificate (also used for `--ca-certificate` at start).
+pub(crate) fn store_certificate(
+    app: &App,
+    name: &str,
+    cert: &str,
+    verified: bool,
+    current: Option<&Record>,
+) -> ApiResult<Record> {
+    let der =
+        x509info::decode(cert).map_err(|e| ApiError::arm(400, "InvalidCertificate", e.message))?;
+    let (_, x) = X509Certificate::from_der(&der)
+        .map_err(|e| ApiError::arm(400, "InvalidCertificate", e.to_string()))?;
+    if !x.is_ca() {
+        return Err(ApiError::arm(
+            400,
+            "InvalidCertificate",
+            format!(
+                "{} is not a CA certificate (basicConstraints CA:TRUE); upload the root or intermediate CA",
+                x.subject()
+            ),
+        ));
+    }
+    let now = rfc1123(app.config.clock.now());
+    let rec = Record {
+        id: name.to_owned(),
+        parent: None,
+        etag: new_etag(),
+        body: json!({
+            "subject": x.subject().to_string(),
+            "expiry": rfc1123(x.validity().not_after.to_datetime()),
+            "thumbprint": Thumbprints::of_der(&der).sha1,
+            "isVerified": verified,
+            "certificate": cert.trim(),
+            "created": current.map_or_else(|| json!(now), |c| c.body["created"].clone()),
+            "updated": now,
+        }),
+    };
+    app.store
+        .put_checked::<()>(Kind::Certificate, &rec, |_| Ok(()))?
+        .ok();
+    Ok(rec)
+}
+
+fn generate_code(app: &App, name: &str, etag: &str) -> ApiResult<Record> {
+    let mut rec = find(app, name)?;
+    etag_matches(etag, &rec)?;
+    let mut code = [0u8; 24];
+    let _ = aws_lc_rs::rand::fill(&mut code);
+    let code = dps_protocol::thumbprint::upper_hex(&code);
+    let now = app.config.clock.now();
+    rec.body["verificationCode"] = json!(code);
+    rec.body["verificationCodeExpiry"] = json!(now.unix_timestamp() + CODE_LIFETIME_SECS);
+    rec.body["updated"] = json!(rfc1123(now));
+    rec.etag = new_etag();
+    let seen = etag.to_owned();
+    app.store.put_checked(Kind::Certificate, &rec, |cur| {
+        cur.map_or(Err(not_found(name)), |c| etag_matches(&seen, c))
+    })??;
+    Ok(rec)
+}
+
+fn verify(app: &App, name: &str, etag: &str, req: &Req) -> ApiResult<Record> {
+    let pop = |m: String| {
+        ApiError::arm(
+            400,
+            "ProofOfPossessionFailed",
+            format!("Proof-Of-Possession failed: {m}"),
+        )
+    };
+    let mut rec = find(app, name)?;
+    etag_matches(etag, &rec)?;
+    let code = rec
+        .body
+        .get("verificationCode")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            pop(format!(
+                "no verification code is pending for {name:?}; call generateVerificationCode first"
+            ))
+        })?;
+    let now = app.config.clock.now();
+    if rec
+        .body
+        .get("verificationCodeExpiry")
+        .and_then(Value::as_i64)
+        .is_some_and(|e| e < now.unix_timestamp())
+    {
+        return Err(pop(
+            "the verification code has expired; generate a new one".into()
+        ));
+    }
+    let body: Value = req
+        .json()
+        .map_err(|e| ApiError::arm(400, "InvalidRequestBody", e.message))?;
+    let text = body
+        .get("certificate")
+        .or_else(|| body.pointer("/properties/certificate"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::arm(400, "InvalidRequestBody", "certificate is required"))?;
+    let der = x509info::decode(text).map_err(|e| pop(e.message))?;
+    let (_, leaf) = X509Certificate::from_der(&der).map_err(|e| pop(e.to_string()))?;
+    let ca_der = x509info::decode(rec.body["certificate"].as_str().unwrap_or_default())?;
+    let (_, ca) = X509Certificate::from_der(&ca_der).map_err(|e| pop(e.to_string()))?;
+    let cn = leaf
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .unwrap_or_default();
+    if cn != code {
+        return Err(pop(format!(
+            "the verification certificate's CN is {cn:?}, but the latest verification code is {code:?}"
+        )));
+    }
+    if leaf.issuer() != ca.subject() {
+        return Err(pop(format!(
+            "issuer certificate {} cannot be found in the certificate chain: the verification certificate was issued by {}; sign it with the key of the uploaded CA",
+            ca.subject(),
+            leaf.issuer()
+        )));
+    }
+    if leaf.verify_signature(Some(ca.public_key())).is_err() {
+        return Err(pop(format!(
+            "the verification certificate is not signed by the private key of {}",
+            ca.subject()
+        )));
+    }
+    if !leaf
+        .validity()
+        .is_valid_at(x509_parser::time::ASN1Time::from(now))
+    {
+        return Err(pop(
+            "the verification certificate is outside its validity period".into(),
+        ));
+    }
+    let obj = rec
+        .body
+        .as_object_mut()
+        .ok_or_else(|| pop("corrupt record".into()))?;
+    obj.remove("verificationCode");
+    obj.remove("verificationCodeExpiry");
+    obj.insert("isVerified".into(), json!(true));
+    obj.insert("updated".into(), json!(rfc1123(now)));
+    rec.etag = new_etag();
+    let seen = etag.to_owned();
+    app.store.put_checked(Kind::Certificate, &rec, |cur| {
+        cur.map_or(Err(not_found(name)), |c| etag_matches(&seen, c))
+    })??;
+    Ok(rec)
+}

@@ -1,0 +1,290 @@
+//! A local Azure IoT Hub Device Provisioning Service.
+//!
+//! It speaks the service's wire protocol over HTTPS — the service API (enrollments, groups,
+//! bulk, queries, registration states), the CA-certificate API with proof of possession — and
+//! enforces the service's rules: SAS signatures, expiry and policy rights, ids, certificate
+//! parsing, ETag preconditions, limits, with DPS's status codes and error bodies. State lives in
+//! SQLite in a data folder (or in memory) and survives restarts.
+//!
+//! Run it as the `dps-emulator` binary, or in-process:
+//!
+//! ```no_run
+//! use dps_emulator::{Emulator, EmulatorConfig};
+//!
+//! let dir = std::env::temp_dir().join("dps-emulator-doc");
+//! let emulator = Emulator::spawn(EmulatorConfig::for_tests(&dir))?;
+//! println!("service: {}", emulator.service_endpoint());
+//! println!("connection string: {}", emulator.service_connection_string());
+//! emulator.shutdown();
+//! # Ok::<(), dps_emulator::EmulatorError>(())
+//! ```
+
+mod app;
+mod auth;
+mod bulk;
+mod certificates;
+pub mod clock;
+pub mod config;
+mod error;
+mod records;
+mod server;
+mod service;
+mod store;
+mod throttle;
+mod tls;
+mod x509info;
+
+pub use config::{EmulatorConfig, Faults, Limits, Quotas, default_data_dir};
+pub use error::codes;
+pub use store::StoreError;
+
+use dps_protocol::auth::Secret;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The name of the file written into the data folder when the emulator is ready.
+pub const EMULATOR_JSON: &str = "emulator.json";
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// A file or folder could not be read or written.
+    #[error("{}: {}", .0.display(), .1)]
+    Io(PathBuf, #[source] std::io::Error),
+    /// The listening address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, #[source] std::io::Error),
+    /// TLS material could not be made or loaded.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// A `--ca-certificate` could not be registered.
+    #[error("CA certificate {0:?}: {1}")]
+    CaCertificate(String, String),
+    /// The runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// A running emulator. Dropping it shuts the emulator down.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    id_scope: String,
+    ca_pem: String,
+    ca_path: PathBuf,
+    data_dir: PathBuf,
+    owner_key: Secret,
+    read_key: Secret,
+    iot_hubs: Vec<String>,
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Starts an emulator on its own runtime thread and returns once it accepts connections
+    /// and `emulator.json` is written, so a test can block on a subprocess meanwhile.
+    pub fn spawn(config: EmulatorConfig) -> Result<Self, EmulatorError> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|e| EmulatorError::Io(data_dir.clone(), e))?;
+        let store = if config.in_memory {
+            store::Store::in_memory()?
+        } else {
+            store::Store::open(&data_dir.join("state.db"))?
+        };
+        let policies = policy_keys(&store, config.generate_keys)?;
+        let tls = tls::prepare(&data_dir.join("tls"), &config.host_names)?;
+        let std_listener = std::net::TcpListener::bind(config.listen)
+            .map_err(|e| EmulatorError::Bind(config.listen, e))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| EmulatorError::Bind(config.listen, e))?;
+        let addr = std_listener
+            .local_addr()
+            .map_err(|e| EmulatorError::Bind(config.listen, e))?;
+        let app = Arc::new(app::App {
+            throttle: throttle::Throttle::new(config.quotas.clone()),
+            policies: policies.clone(),
+            port: addr.port(),
+            store,
+            config: config.clone(),
+        });
+        for (name, path) in &config.ca_certificates {
+            let text = std::fs::read(path).map_err(|e| EmulatorError::Io(path.clone(), e))?;
+            let text = match std::str::from_utf8(&text) {
+                Ok(t) if t.contains("-----BEGIN") => t.to_owned(),
+                _ => base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &text),
+            };
+            let current = app.store.get(store::Kind::Certificate, name)?;
+            certificates::store_certificate(&app, name, &text, true, current.as_ref())
+                .map_err(|e| EmulatorError::CaCertificate(name.clone(), e.message))?;
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("dps-emulator")
+            .enable_all()
+            .build()
+            .map_err(EmulatorError::Runtime)?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let server_config = tls.server_config.clone();
+        let serve_app = app.clone();
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener)
+                .map_err(|e| EmulatorError::Bind(addr, e))?
+        };
+        let thread = std::thread::Builder::new()
+            .name("dps-emulator".into())
+            .spawn(move || {
+                runtime.block_on(server::serve(listener, server_config, serve_app, stopped))
+            })
+            .map_err(EmulatorError::Runtime)?;
+        let emulator = Self {
+            addr,
+            id_scope: config.id_scope.clone(),
+            ca_pem: tls.ca_pem,
+            ca_path: tls.ca_path,
+            data_dir: data_dir.clone(),
+            owner_key: policies.owner,
+            read_key: policies.read,
+            iot_hubs: config.iot_hubs.clone(),
+            stop,
+            thread: Some(thread),
+        };
+        emulator.write_info_file()?;
+        tracing::info!(
+            service = %emulator.service_endpoint(),
+            id_scope = %emulator.id_scope,
+            info = %emulator.info_path().display(),
+            "dps-emulator ready"
+        );
+        Ok(emulator)
+    }
+
+    /// The bound address (never port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `localhost:<port>`: the host name clients use (the TLS certificate covers it).
+    pub fn host(&self) -> String {
+        format!("localhost:{}", self.addr.port())
+    }
+
+    /// `https://localhost:<port>`: the service API endpoint.
+    pub fn service_endpoint(&self) -> String {
+        format!("https://{}", self.host())
+    }
+
+    /// The device API endpoint (the same listener).
+    pub fn device_endpoint(&self) -> String {
+        self.service_endpoint()
+    }
+
+    /// Connection string of the full-rights `provisioningserviceowner` policy. It contains a key.
+    pub fn service_connection_string(&self) -> String {
+        format!(
+            "HostName={};SharedAccessKeyName={};SharedAccessKey={}",
+            self.host(),
+            config::OWNER_POLICY,
+            self.owner_key.expose()
+        )
+    }
+
+    /// Connection string of the read-only `enrollmentread` policy. It contains a key.
+    pub fn read_only_connection_string(&self) -> String {
+        format!(
+            "HostName={};SharedAccessKeyName={};SharedAccessKey={}",
+            self.host(),
+            config::READ_POLICY,
+            self.read_key.expose()
+        )
+    }
+
+    /// The ID scope devices register under.
+    pub fn id_scope(&self) -> &str {
+        &self.id_scope
+    }
+
+    /// PEM of the local CA clients must trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Where the local CA certificate is.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca_path
+    }
+
+    /// Where `emulator.json` is.
+    pub fn info_path(&self) -> PathBuf {
+        self.data_dir.join(EMULATOR_JSON)
+    }
+
+    fn write_info_file(&self) -> Result<(), EmulatorError> {
+        let info = json!({
+            "serviceConnectionString": self.service_connection_string(),
+            "readOnlyConnectionString": self.read_only_connection_string(),
+            "idScope": self.id_scope,
+            "serviceEndpoint": self.service_endpoint(),
+            "deviceEndpoint": self.device_endpoint(),
+            "caCertificatePath": self.ca_path,
+            "iotHubs": self.iot_hubs,
+            "port": self.addr.port(),
+            "pid": std::process::id(),
+        });
+        let mut files = dps_certgen::FileSet::new();
+        let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        files.add(self.info_path(), text, dps_certgen::Mode::Secret);
+        files
+            .commit()
+            .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Stops the emulator and waits for it.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// The policy keys: kept in the store; the well-known development keys unless fresh ones were
+/// asked for.
+fn policy_keys(store: &store::Store, generate: bool) -> Result<auth::Policies, EmulatorError> {
+    let get = |name: &str, dev: &str| -> Result<Secret, EmulatorError> {
+        let stored = store.setting(name)?;
+        let key = match (generate, stored) {
+            (false, Some(k)) => k,
+            (false, None) => dev.to_owned(),
+            (true, _) => {
+                let mut b = [0u8; 32];
+                let _ = aws_lc_rs::rand::fill(&mut b);
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b)
+            }
+        };
+        store.set_setting(name, &key)?;
+        Ok(Secret::from(key))
+    };
+    Ok(auth::Policies {
+        owner: get("key.owner", config::DEV_OWNER_KEY)?,
+        read: get("key.read", config::DEV_READ_KEY)?,
+    })
+}

@@ -1,0 +1,334 @@
+//! The service API: enrollments, enrollment groups, bulk operations, queries and registration
+//! states, as `../shared/reference/dps-api.md` §1 describes them.
+
+use crate::app::{App, Req, json_response, method_not_allowed, unknown_path};
+use crate::auth::Right;
+use crate::error::{ApiError, ApiResult, codes};
+use crate::records::{self, Collection};
+use crate::store::{Kind, Record};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use dps_protocol::models::timestamp::Timestamp;
+use serde_json::{Value, json};
+
+/// Routes one service API request.
+pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
+    let s = &req.segments;
+    let m = &req.method;
+    let collection = if req.lit(0, "enrollments") {
+        Some(Collection::Enrollments)
+    } else if req.lit(0, "enrollmentGroups") {
+        Some(Collection::Groups)
+    } else {
+        None
+    };
+    if let Some(c) = collection {
+        return match (s.len(), m) {
+            (1, &Method::POST) => {
+                app.authorize(req, Right::Write)?;
+                crate::bulk::run(app, c, req)
+            }
+            (2, &Method::POST) if req.lit(1, "query") => {
+                app.authorize(req, Right::Read)?;
+                query(app, c, req)
+            }
+            (2, &Method::GET) => {
+                app.authorize(req, Right::Read)?;
+                get(app, c, &s[1])
+            }
+            (2, &Method::PUT) => {
+                app.authorize(req, Right::Write)?;
+                let body = records::validate(c, &s[1], req.json()?)?;
+                let stored = upsert(app, c, &s[1], body, Precondition::from(req.if_match()))?;
+                json_response(StatusCode::OK, &records::present(&stored))
+            }
+            (2, &Method::DELETE) => {
+                app.authorize(req, Right::Write)?;
+                delete(app, c.kind(), &s[1], req.if_match(), || c.not_found(&s[1]))?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            (3, &Method::POST) if req.lit(2, "attestationmechanism") => {
+                app.authorize(req, Right::Read)?;
+                let rec = app
+                    .store
+                    .get(c.kind(), &s[1])?
+                    .ok_or_else(|| c.not_found(&s[1]))?;
+                let att = records::present(&rec.body)
+                    .get("attestation")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                json_response(StatusCode::OK, &att)
+            }
+            (1..=3, _) => Err(method_not_allowed(req)),
+            _ => Err(unknown_path(req)),
+        };
+    }
+    if req.lit(0, "registrations") {
+        return match (s.len(), m) {
+            (2, &Method::GET) => {
+                app.authorize(req, Right::Read)?;
+                let rec = app
+                    .store
+                    .get(Kind::Registration, &s[1])?
+                    .ok_or_else(|| registration_not_found(&s[1]))?;
+                json_response(StatusCode::OK, &records::present(&rec.body))
+            }
+            (2, &Method::DELETE) => {
+                app.authorize(req, Right::Write)?;
+                delete(app, Kind::Registration, &s[1], req.if_match(), || {
+                    registration_not_found(&s[1])
+                })?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            (3, &Method::POST) if req.lit(2, "query") => {
+                app.authorize(req, Right::Read)?;
+                page(
+                    app,
+                    req,
+                    Kind::Registration,
+                    Some(&s[1]),
+                    "DeviceRegistration",
+                )
+            }
+            (2..=3, _) => Err(method_not_allowed(req)),
+            _ => Err(unknown_path(req)),
+        };
+    }
+    Err(unknown_path(req))
+}
+
+fn registration_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        codes::REGISTRATION_NOT_FOUND,
+        format!("Registration {id:?} not found"),
+    )
+}
+
+fn get(app: &App, c: Collection, id: &str) -> ApiResult<Response> {
+    let rec = app
+        .store
+        .get(c.kind(), id)?
+        .ok_or_else(|| c.not_found(id))?;
+    let mut out = records::present(&rec.body);
+    if c == Collection::Enrollments
+        && let Some(obj) = out.as_object_mut()
+    {
+        // GET shows the device's registration; a never-registered enrollment shows
+        // `unassigned`, as the real service does.
+        let state = match app.store.get(Kind::Registration, id)? {
+            Some(r) => records::present(&r.body),
+            None => json!({"registrationId": rec.id, "status": "unassigned"}),
+        };
+        obj.insert("registrationState".into(), state);
+    }
+    json_response(StatusCode::OK, &out)
+}
+
+/// What a write requires of the stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Precondition {
+    /// Anything (create or replace).
+    None,
+    /// The record must not exist (bulk create).
+    Absent,
+    /// The record must exist with this ETag (`*`: any ETag).
+    Match(String),
+}
+
+impl From<Option<String>> for Precondition {
+    fn from(if_match: Option<String>) -> Self {
+        if_match.map_or(Precondition::None, Precondition::Match)
+    }
+}
+
+fn precondition_failed(id: &str) -> ApiError {
+    ApiError::new(
+        codes::PRECONDITION_FAILED,
+        format!("the ETag in If-Match does not match the current version of {id:?}"),
+    )
+}
+
+fn check_precondition(pre: &Precondition, current: Option<&Record>, id: &str) -> ApiResult<()> {
+    match (pre, current) {
+        (Precondition::None, _) => Ok(()),
+        (Precondition::Absent, None) => Ok(()),
+        (Precondition::Absent, Some(_)) => Err(ApiError::new(
+            codes::ALREADY_EXISTS,
+            "Enrollment already exists.",
+        )),
+        (Precondition::Match(_), None) => Err(precondition_failed(id)),
+        (Precondition::Match(e), Some(r)) if e == "*" || *e == r.etag => Ok(()),
+        (Precondition::Match(_), Some(_)) => Err(precondition_failed(id)),
+    }
+}
+
+/// Writes a validated record under its precondition and returns what was stored.
+pub(crate) fn upsert(
+    app: &App,
+    c: Collection,
+    id: &str,
+    body: Value,
+    pre: Precondition,
+) -> ApiResult<Value> {
+    // Read, complete against what was read, then write only if nothing changed in between.
+    for _ in 0..3 {
+        let current = app.store.get(c.kind(), id)?;
+        check_precondition(&pre, current.as_ref(), id)?;
+        if current.is_none() {
+            check_quota(app, c, &body)?;
+        }
+        let now = Timestamp::from_datetime(app.config.clock.now());
+        let stored = records::complete(body.clone(), current.as_ref().map(|r| &r.body), &now)?;
+        let record = Record {
+            id: id.to_owned(),
+            parent: None,
+            etag: stored
+                .get("etag")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            body: stored.clone(),
+        };
+        let seen = current.as_ref().map(|r| r.etag.clone());
+        let raced = app.store.put_checked(c.kind(), &record, |now_current| {
+            if now_current.map(|r| r.etag.clone()) == seen {
+                Ok(())
+            } else {
+                Err(())
+            }
+        })?;
+        if raced.is_ok() {
+            return Ok(stored);
+        }
+    }
+    Err(ApiError::new(
+        codes::PRECONDITION_FAILED,
+        format!("{id:?} is being changed concurrently; retry"),
+    ))
+}
+
+fn check_quota(app: &App, c: Collection, body: &Value) -> ApiResult<()> {
+    let limits = &app.config.limits;
+    match c {
+        Collection::Enrollments => {
+            if app.store.count(Kind::Enrollment)? >= limits.max_enrollments {
+                return Err(ApiError::new(
+                    403_002,
+                    format!(
+                        "the limit of {} individual enrollments is reached",
+                        limits.max_enrollments
+                    ),
+                ));
+            }
+        }
+        Collection::Groups => {
+            let kind = records::attestation_type(body);
+            let same = app
+                .store
+                .list(Kind::Group, None, None, usize::MAX)?
+                .iter()
+                .filter(|g| records::attestation_type(&g.body) == kind)
+                .count() as u64;
+            if same >= limits.max_groups_per_type {
+                return Err(ApiError::new(
+                    403_002,
+                    format!(
+                        "the limit of {} {kind} enrollment groups is reached",
+                        limits.max_groups_per_type
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a record, honouring `If-Match`.
+pub(crate) fn delete(
+    app: &App,
+    kind: Kind,
+    id: &str,
+    if_match: Option<String>,
+    missing: impl FnOnce() -> ApiError,
+) -> ApiResult<()> {
+    let pre = Precondition::from(if_match);
+    match app
+        .store
+        .delete_checked(kind, id, |cur| check_precondition(&pre, Some(cur), id))?
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(missing()),
+        Err(e) => Err(e),
+    }
+}
+
+fn query(app: &App, c: Collection, req: &Req) -> ApiResult<Response> {
+    // The query text is not interpreted (the service documents no filtering); it must be a
+    // non-empty string. The Azure CLI sends a malformed one, which the service accepts too.
+    let spec: Value = req.json()?;
+    match spec.get("query").and_then(Value::as_str) {
+        Some(q) if !q.trim().is_empty() => {}
+        _ => {
+            return Err(ApiError::bad_request(
+                "the query specification needs a non-empty \"query\" string",
+            ));
+        }
+    }
+    page(app, req, c.kind(), None, c.item_type())
+}
+
+fn page(
+    app: &App,
+    req: &Req,
+    kind: Kind,
+    parent: Option<&str>,
+    item_type: &'static str,
+) -> ApiResult<Response> {
+    let size = match req.header("x-ms-max-item-count") {
+        None => app.config.limits.default_page_size,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "x-ms-max-item-count must be a positive number, not {v:?}"
+                ))
+            })?,
+    };
+    let after = match req.header("x-ms-continuation") {
+        None | Some("") => None,
+        Some(token) => Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ApiError::bad_request("invalid x-ms-continuation token"))?,
+        ),
+    };
+    let mut rows = app
+        .store
+        .list(kind, parent, after.as_deref(), size.saturating_add(1))?;
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let items: Vec<Value> = rows.iter().map(|r| records::present(&r.body)).collect();
+    let mut resp = json_response(StatusCode::OK, &items)?;
+    let h = resp.headers_mut();
+    h.insert(
+        "x-ms-item-type",
+        axum::http::HeaderValue::from_static(item_type),
+    );
+    h.insert(
+        "x-content-type-options",
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    if more && let Some(last) = rows.last() {
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.id.to_lowercase());
+        if let Ok(v) = axum::http::HeaderValue::from_str(&token) {
+            h.insert("x-ms-continuation", v);
+        }
+    }
+    Ok(resp)
+}

@@ -1,0 +1,400 @@
+//! The emulator's state: one SQLite table of JSON documents, keyed by kind and lower-cased id.
+//!
+//! SQLite in WAL mode with `synchronous = NORMAL`: a write acknowledged with a 2xx is in the
+//! WAL before the response is sent, so a `kill -9` never loses it (only an OS crash can lose
+//! the last transactions, as with the real service's own journaling). Every write is one
+//! transaction; there is one connection, so one writer, and the lock is never held across an
+//! `.await` because no function here is async.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// What a record is. The discriminant is the value stored in the `kind` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// Individual enrollment, keyed by registration id.
+    Enrollment,
+    /// Enrollment group, keyed by group id.
+    Group,
+    /// Device registration state, keyed by registration id; parent = group id.
+    Registration,
+    /// Uploaded CA certificate, keyed by certificate name.
+    Certificate,
+    /// Device registration operation, keyed by operation id; parent = registration id.
+    Operation,
+}
+
+impl Kind {
+    fn tag(self) -> &'static str {
+        match self {
+            Kind::Enrollment => "enrollment",
+            Kind::Group => "group",
+            Kind::Registration => "registration",
+            Kind::Certificate => "certificate",
+            Kind::Operation => "operation",
+        }
+    }
+}
+
+/// One stored document.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    /// The id as first written (case preserved).
+    pub(crate) id: String,
+    /// Lower-cased parent id, for registrations (their group) and operations.
+    pub(crate) parent: Option<String>,
+    /// The current ETag.
+    pub(crate) etag: String,
+    /// The JSON document.
+    pub(crate) body: serde_json::Value,
+}
+
+/// A storage failure. The emulator answers 500 with the message.
+#[derive(Debug, thiserror::Error)]
+#[error("emulator store: {0}")]
+pub struct StoreError(String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError(format!("corrupt document: {e}"))
+    }
+}
+
+/// The store.
+#[derive(Debug)]
+pub(crate) struct Store {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    id_lower TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT,
+    etag TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id_lower)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_parent ON records (kind, parent, id_lower);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+";
+
+impl Store {
+    /// Opens (or creates) the database file.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn)
+    }
+
+    /// A store that lives and dies with the process.
+    pub(crate) fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError("connection lock poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    /// Reads one record.
+    pub(crate) fn get(&self, kind: Kind, id: &str) -> Result<Option<Record>, StoreError> {
+        self.with(|c| get_in(c, kind, id))
+    }
+
+    /// Writes a record if `check` accepts the current one (`None` when absent); returns what
+    /// `check` returned. The read and the write are one transaction.
+    pub(crate) fn put_checked<E>(
+        &self,
+        kind: Kind,
+        record: &Record,
+        check: impl FnOnce(Option<&Record>) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let current = get_in(&tx, kind, &record.id)?;
+            if let Err(e) = check(current.as_ref()) {
+                return Ok(Err(e));
+            }
+            // Keep the id's original spelling from the first write.
+            let id = current.map_or_else(|| record.id.clone(), |r| r.id);
+            tx.execute(
+                "INSERT INTO records (kind, id_lower, id, parent, etag, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (kind, id_lower) DO UPDATE SET parent = excluded.parent, etag = excluded.etag, body = excluded.body",
+                params![
+                    kind.tag(),
+                    record.id.to_lowercase(),
+                    id,
+                    record.parent.as_deref().map(str::to_lowercase),
+                    record.etag,
+                    serde_json::to_string(&record.body)?
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Deletes a record if `check` accepts it; `Ok(Ok(false))` when there was none.
+    pub(crate) fn delete_checked<E>(
+        &self,
+        kind: Kind,
+        id: &str,
+        check: impl FnOnce(&Record) -> Result<(), E>,
+    ) -> Result<Result<bool, E>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let Some(current) = get_in(&tx, kind, id)? else {
+                return Ok(Ok(false));
+            };
+            if let Err(e) = check(&current) {
+                return Ok(Err(e));
+            }
+            tx.execute(
+                "DELETE FROM records WHERE kind = ?1 AND id_lower = ?2",
+                params![kind.tag(), id.to_lowercase()],
+            )?;
+            tx.commit()?;
+            Ok(Ok(true))
+        })
+    }
+
+    /// Up to `limit` records of `kind` with ids after `after` (lower-cased), in id order,
+    /// optionally only those whose parent is `parent`.
+    pub(crate) fn list(
+        &self,
+        kind: Kind,
+        parent: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, parent, etag, body FROM records
+                 WHERE kind = ?1 AND (?2 IS NULL OR parent = ?2) AND (?3 IS NULL OR id_lower > ?3)
+                 ORDER BY id_lower LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    kind.tag(),
+                    parent.map(str::to_lowercase),
+                    after.map(str::to_lowercase),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, parent, etag, body) = row?;
+                out.push(Record {
+                    id,
+                    parent,
+                    etag,
+                    body: serde_json::from_str(&body)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of records of `kind`.
+    pub(crate) fn count(&self, kind: Kind) -> Result<u64, StoreError> {
+        self.with(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM records WHERE kind = ?1",
+                params![kind.tag()],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Reads a persistent setting (for example the generated keys).
+    pub(crate) fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM settings WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    /// Writes a persistent setting.
+    pub(crate) fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![name, value],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+fn get_in(c: &Connection, kind: Kind, id: &str) -> Result<Option<Record>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT id, parent, etag, body FROM records WHERE kind = ?1 AND id_lower = ?2",
+            params![kind.tag(), id.to_lowercase()],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(id, parent, etag, body)| {
+        Ok(Record {
+            id,
+            parent,
+            etag,
+            body: serde_json::from_str(&body)?,
+        })
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(id: &str, etag: &str) -> Record {
+        Record {
+            id: id.into(),
+            parent: None,
+            etag: etag.into(),
+            body: json!({"registrationId": id}),
+        }
+    }
+
+    #[test]
+    fn ids_are_case_insensitive_but_keep_their_spelling() {
+        let s = Store::in_memory().expect("store");
+        s.put_checked::<()>(Kind::Enrollment, &rec("Dev-1", "a"), |_| Ok(()))
+            .expect("db")
+            .expect("put");
+        s.put_checked::<()>(Kind::Enrollment, &rec("dev-1", "b"), |_| Ok(()))
+            .expect("db")
+            .expect("put");
+        let r = s
+            .get(Kind::Enrollment, "DEV-1")
+            .expect("db")
+            .expect("found");
+        assert_eq!((r.id.as_str(), r.etag.as_str()), ("Dev-1", "b"));
+        assert!(s.get(Kind::Group, "dev-1").expect("db").is_none());
+    }
+
+    #[test]
+    fn checks_run_inside_the_transaction() {
+        let s = Store::in_memory().expect("store");
+        s.put_checked::<()>(Kind::Group, &rec("g", "1"), |_| Ok(()))
+            .expect("db")
+            .expect("put");
+        let refused = s
+            .put_checked(Kind::Group, &rec("g", "2"), |cur| {
+                if cur.map(|r| r.etag.as_str()) == Some("x") {
+                    Ok(())
+                } else {
+                    Err("stale")
+                }
+            })
+            .expect("db");
+        assert_eq!(refused, Err("stale"));
+        assert_eq!(
+            s.get(Kind::Group, "g").expect("db").expect("found").etag,
+            "1"
+        );
+        assert_eq!(
+            s.delete_checked(Kind::Group, "g", |_| Err("no"))
+                .expect("db"),
+            Err("no")
+        );
+        assert_eq!(
+            s.delete_checked::<()>(Kind::Group, "g", |_| Ok(()))
+                .expect("db"),
+            Ok(true)
+        );
+        assert_eq!(
+            s.delete_checked::<()>(Kind::Group, "g", |_| Ok(()))
+                .expect("db"),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn lists_page_by_id_and_parent() {
+        let s = Store::in_memory().expect("store");
+        for i in 0..25 {
+            let mut r = rec(&format!("d{i:02}"), "e");
+            r.parent = Some(if i % 2 == 0 { "G1".into() } else { "g2".into() });
+            s.put_checked::<()>(Kind::Registration, &r, |_| Ok(()))
+                .expect("db")
+                .expect("put");
+        }
+        let first = s.list(Kind::Registration, None, None, 10).expect("db");
+        assert_eq!(first.len(), 10);
+        let next = s
+            .list(Kind::Registration, None, Some(&first[9].id), 100)
+            .expect("db");
+        assert_eq!(next.len(), 15);
+        assert_eq!(
+            s.list(Kind::Registration, Some("g1"), None, 100)
+                .expect("db")
+                .len(),
+            13
+        );
+        assert_eq!(s.count(Kind::Registration).expect("db"), 25);
+    }
+
+    #[test]
+    fn survives_reopening() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("state.db");
+        {
+            let s = Store::open(&path).expect("open");
+            s.put_checked::<()>(Kind::Enrollment, &rec("kept", "1"), |_| Ok(()))
+                .expect("db")
+                .expect("put");
+            s.set_setting("k", "v").expect("setting");
+        }
+        let s = Store::open(&path).expect("reopen");
+        assert!(s.get(Kind::Enrollment, "kept").expect("db").is_some());
+        assert_eq!(s.setting("k").expect("db").as_deref(), Some("v"));
+    }
+}

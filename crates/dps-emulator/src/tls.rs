@@ -1,0 +1,218 @@
+//! The emulator's TLS: a local CA kept in the data folder (so a client trusts it once), a
+//! server certificate for localhost, 127.0.0.1, ::1 and any configured names (re-issued at each
+//! start), and a client-certificate verifier that asks for a certificate, accepts any chain, and
+//! still checks the handshake signature, so the device proves it holds the leaf key. Whether the
+//! chain is good enough is decided per enrollment by the device API, as DPS does.
+
+use crate::EmulatorError;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+};
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DistinguishedName as RustlsDn, SignatureScheme};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// File names inside `data_dir/tls`.
+pub(crate) const CA_CERT_FILE: &str = "emulator-ca.cert.pem";
+const CA_KEY_FILE: &str = "emulator-ca.key.pem";
+
+/// The emulator's TLS material.
+pub(crate) struct TlsMaterial {
+    /// PEM of the local CA that signs the server certificate; clients trust this.
+    pub(crate) ca_pem: String,
+    /// Where the CA certificate is on disk.
+    pub(crate) ca_path: PathBuf,
+    /// The rustls server configuration.
+    pub(crate) server_config: Arc<rustls::ServerConfig>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("ca_path", &self.ca_path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn err(what: &str) -> impl FnOnce(rcgen::Error) -> EmulatorError + '_ {
+    move |e| EmulatorError::Tls(format!("{what}: {e}"))
+}
+
+/// Loads or creates the local CA in `dir` and issues a fresh server certificate for `names`.
+pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, EmulatorError> {
+    let io = |p: &Path| {
+        let p = p.to_owned();
+        move |e: std::io::Error| EmulatorError::Io(p, e)
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let ca_path = dir.join(CA_CERT_FILE);
+    let key_path = dir.join(CA_KEY_FILE);
+    let (ca_pem, ca_key) = match (
+        std::fs::read_to_string(&ca_path),
+        std::fs::read_to_string(&key_path),
+    ) {
+        (Ok(cert), Ok(key)) if ca_is_current(&cert) => (
+            cert,
+            KeyPair::from_pem(&key).map_err(err("emulator CA key"))?,
+        ),
+        _ => {
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err("CA key"))?;
+            let cert = ca_params()
+                .self_signed(&key)
+                .map_err(err("CA certificate"))?;
+            let mut files = dps_certgen::FileSet::new();
+            files.add(&key_path, key.serialize_pem(), dps_certgen::Mode::Secret);
+            files.add(&ca_path, cert.pem(), dps_certgen::Mode::Public);
+            files
+                .commit()
+                .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+            (cert.pem(), key)
+        }
+    };
+    let issuer =
+        Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(err("emulator CA certificate"))?;
+    let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err("server key"))?;
+    let server_cert = server_params(names)?
+        .signed_by(&server_key, &issuer)
+        .map_err(err("server certificate"))?;
+    let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(ca_pem.as_bytes())
+        .map_err(|e| EmulatorError::Tls(format!("emulator CA PEM: {e}")))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| EmulatorError::Tls(e.to_string()))?
+        .with_client_cert_verifier(Arc::new(AnyClientCert { provider }))
+        .with_single_cert(
+            vec![server_cert.der().clone(), ca_der],
+            PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+    let mut config = config;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsMaterial {
+        ca_pem,
+        ca_path,
+        server_config: Arc::new(config),
+    })
+}
+
+fn ca_is_current(pem: &str) -> bool {
+    let Ok(certs) = dps_certgen::certs_from_bytes(pem.as_bytes()) else {
+        return false;
+    };
+    certs
+        .first()
+        .and_then(|c| dps_certgen::summarize(c).ok())
+        .is_some_and(|s| s.currently_valid)
+}
+
+fn ca_params() -> CertificateParams {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(
+        DnType::CommonName,
+        "dps-rs emulator local CA (testing only)",
+    );
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::days(1);
+    p.not_after = now + Duration::days(3650);
+    p
+}
+
+fn server_params(names: &[String]) -> Result<CertificateParams, EmulatorError> {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "localhost");
+    p.distinguished_name = dn;
+    let mut sans = vec![
+        SanType::DnsName("localhost".try_into().map_err(err("SAN"))?),
+        SanType::IpAddress([127, 0, 0, 1].into()),
+        SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()),
+    ];
+    for n in names {
+        match n.parse::<std::net::IpAddr>() {
+            Ok(ip) => sans.push(SanType::IpAddress(ip)),
+            Err(_) => sans.push(SanType::DnsName(n.clone().try_into().map_err(err("SAN"))?)),
+        }
+    }
+    p.subject_alt_names = sans;
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::days(1);
+    p.not_after = now + Duration::days(365);
+    Ok(p)
+}
+
+/// Requests a client certificate, accepts any chain, verifies the handshake signature.
+#[derive(Debug)]
+struct AnyClientCert {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ClientCertVerifier for AnyClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[RustlsDn] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
