@@ -47,10 +47,6 @@ pub(crate) struct Req {
     pub(crate) raw_path: String,
     /// Path segments, percent-decoded, trailing empty segment dropped.
     pub(crate) segments: Vec<String>,
-    /// The api-version query parameter.
-    pub(crate) api_version: String,
-    /// All query parameters, decoded.
-    pub(crate) query: Vec<(String, String)>,
     /// Request headers.
     pub(crate) headers: HeaderMap,
     /// Request body.
@@ -200,8 +196,6 @@ pub(crate) async fn dispatch(
         method: parts.method,
         raw_path,
         segments,
-        api_version: api_version.clone().unwrap_or_default(),
-        query,
         headers: parts.headers,
         body,
         conn: conn.map(|c| c.0).unwrap_or_default(),
@@ -216,14 +210,14 @@ pub(crate) async fn dispatch(
             codes::BAD_API_VERSION,
             format!("api-version {v:?} is not supported; use one from 2017-11-15 to 2026-04-01"),
         )),
-        Some(_) => route(&app, &req),
+        Some(_) => route(&app, &req).await,
     };
     let response = result.unwrap_or_else(IntoResponse::into_response);
     tracing::debug!(method = %req.method, path = %req.raw_path, status = response.status().as_u16(), "request");
     response
 }
 
-fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
+async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
     if app.config.faults.error_rate > 0.0 && random_unit() < app.config.faults.error_rate {
         let status = app.config.faults.status.clamp(400, 599);
         let mut e = ApiError::new(
@@ -234,6 +228,12 @@ fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
             e.retry_after = Some(1);
         }
         return Err(e);
+    }
+    let is_device =
+        req.segments.len() >= 3 && req.lit(1, "registrations") && !req.lit(0, "registrations");
+    if is_device {
+        app.throttle.registration(app.config.clock.as_ref())?;
+        return crate::device::handle(app, req).await;
     }
     if req.lit(0, "subscriptions") {
         app.throttle.service(app.config.clock.as_ref())?;

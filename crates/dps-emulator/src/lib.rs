@@ -19,12 +19,15 @@
 //! # Ok::<(), dps_emulator::EmulatorError>(())
 //! ```
 
+mod allocation;
 mod app;
 mod auth;
 mod bulk;
 mod certificates;
+mod chain;
 pub mod clock;
 pub mod config;
+mod device;
 mod error;
 mod records;
 mod server;

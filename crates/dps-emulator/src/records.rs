@@ -299,7 +299,8 @@ pub(crate) fn present(stored: &Value) -> Value {
 fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            m.retain(|_, x| !x.is_null());
+            // Nulls are omitted, as the service does; `_`-prefixed keys are internal.
+            m.retain(|k, x| !x.is_null() && !k.starts_with('_'));
             m.values_mut().for_each(strip_nulls);
         }
         Value::Array(a) => a.iter_mut().for_each(strip_nulls),
