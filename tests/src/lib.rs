@@ -1,0 +1,307 @@
+//! Shared setup of the end-to-end tests: an emulator on an ephemeral 127.0.0.1 port in its own
+//! temp folder, and clients that trust its CA.
+
+use dps_emulator::{Emulator, EmulatorConfig};
+use dps_service_client::{ClientOptions, ProvisioningServiceClient, RetryOptions};
+use std::time::Duration;
+
+/// An emulator with its temp folder; both go away on drop.
+pub struct TestEmulator {
+    /// The running emulator.
+    pub emulator: Emulator,
+    /// Its data folder.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEmulator {
+    /// Starts an in-memory emulator with test defaults.
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// Starts an emulator after `tweak` adjusts the test configuration.
+    pub fn start_with(tweak: impl FnOnce(&mut EmulatorConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = EmulatorConfig::for_tests(dir.path());
+        tweak(&mut config);
+        let emulator = Emulator::spawn(config).expect("emulator starts");
+        Self { emulator, dir }
+    }
+
+    /// Client options that trust the emulator's CA and retry quickly.
+    pub fn options(&self) -> ClientOptions {
+        ClientOptions {
+            trusted_ca_pem: vec![self.emulator.ca_pem().as_bytes().to_vec()],
+            trust_only_custom_ca: true,
+            retry: RetryOptions {
+                initial_delay: Duration::from_millis(5),
+                max_retries: 4,
+                max_delay: Duration::from_millis(200),
+            },
+            ..ClientOptions::default()
+        }
+    }
+
+    /// A service client with the owner policy.
+    pub fn client(&self) -> ProvisioningServiceClient {
+        ProvisioningServiceClient::from_connection_string(&self.emulator.service_connection_string(), Some(self.options()))
+            .expect("client")
+    }
+
+    /// A service client with the read-only policy.
+    pub fn read_only_client(&self) -> ProvisioningServiceClient {
+        ProvisioningServiceClient::from_connection_string(&self.emulator.read_only_connection_string(), Some(self.options()))
+            .expect("client")
+    }
+}
+
+/// A tokio runtime for a test body.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+// Raw HTTPS, SAS tokens and certificate chains, for the suites that look at the wire.
+
+/// The api-version of raw requests unless a test says otherwise.
+pub const API_VERSION: &str = "2021-10-01";
+
+/// A raw HTTP response, read to the end.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics with the body text when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): HTTP {} {}", self.status, self.text()))
+    }
+}
+
+/// Sends a request and reads the whole response; panics on transport errors.
+pub async fn send(request: reqwest::RequestBuilder) -> RawResponse {
+    let resp = request.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.expect("body read").to_vec();
+    RawResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// An HTTPS client that trusts only `ca_pem`.
+pub fn https_client(ca_pem: &str) -> reqwest::Client {
+    let certs = reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes()).expect("CA PEM");
+    reqwest::Client::builder()
+        .tls_certs_only(certs)
+        .build()
+        .expect("HTTP client")
+}
+
+/// Percent-encodes everything but `A-Z a-z 0-9 - . _ ~`, as Python's `quote_plus` and Node's
+/// `encodeURIComponent` do for host names and base64 signatures.
+pub fn url_encode(text: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, SET).to_string()
+}
+
+/// Base64 HMAC-SHA256 of `"{sr}\n{se}"` under the base64 `key`: the signature of a SAS token
+/// whose `sr` is written exactly as `sr`.
+pub fn sas_signature(sr: &str, se: u64, key: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = aws_lc_rs::hmac::Key::new(
+        aws_lc_rs::hmac::HMAC_SHA256,
+        &b64.decode(key).expect("base64 key"),
+    );
+    b64.encode(aws_lc_rs::hmac::sign(&key, format!("{sr}\n{se}").as_bytes()).as_ref())
+}
+
+/// Now, in unix seconds.
+pub fn unix_now() -> u64 {
+    dps_protocol::auth::unix_now()
+}
+
+impl TestEmulator {
+    /// An HTTPS client that trusts the emulator's CA.
+    pub fn https(&self) -> reqwest::Client {
+        https_client(self.emulator.ca_pem())
+    }
+
+    /// `https://localhost:<port>{path_and_query}`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.emulator.service_endpoint())
+    }
+
+    /// The key of the owner policy.
+    pub fn owner_key(&self) -> String {
+        key_of(&self.emulator.service_connection_string())
+    }
+
+    /// The key of the read-only policy.
+    pub fn read_key(&self) -> String {
+        key_of(&self.emulator.read_only_connection_string())
+    }
+
+    /// A valid owner SAS token for this emulator, as the SDK makes it.
+    pub fn owner_token(&self) -> String {
+        let key = dps_protocol::auth::Secret::from(self.owner_key());
+        dps_protocol::auth::SasToken::generate(
+            &self.emulator.host(),
+            &key,
+            Some(dps_emulator::config::OWNER_POLICY),
+            unix_now() + 3600,
+        )
+        .expect("token")
+    }
+
+    /// A request to `path` (which may carry a query) with `api-version=2021-10-01` appended and
+    /// the owner's SAS.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.request_exact(method, &format!("{path}{sep}api-version={API_VERSION}"))
+    }
+
+    /// A request to `path_and_query` exactly as given, with the owner's SAS.
+    pub fn request_exact(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+    ) -> reqwest::RequestBuilder {
+        self.https()
+            .request(method, self.url(path_and_query))
+            .header("authorization", self.owner_token())
+    }
+
+    /// Stops this emulator and starts a persistent one on the same data folder, after `tweak`.
+    pub fn restart(self, tweak: impl FnOnce(&mut EmulatorConfig)) -> Self {
+        let Self { emulator, dir } = self;
+        emulator.shutdown();
+        let mut config = EmulatorConfig::for_tests(dir.path());
+        config.in_memory = false;
+        tweak(&mut config);
+        let emulator = Emulator::spawn(config).expect("emulator restarts");
+        Self { emulator, dir }
+    }
+}
+
+fn key_of(connection_string: &str) -> String {
+    let cs: dps_protocol::auth::ConnectionString =
+        connection_string.parse().expect("connection string");
+    cs.shared_access_key()
+        .expect("a shared access key")
+        .expose()
+        .to_owned()
+}
+
+/// A certGen.sh-style root and intermediate (ECDSA P-256, unencrypted keys) in a temp folder.
+pub struct TestChain {
+    /// The folder; removed on drop.
+    pub dir: tempfile::TempDir,
+    /// The certGen.sh layout inside it.
+    pub certs: dps_certgen::CertDir,
+}
+
+impl Default for TestChain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestChain {
+    /// Makes a fresh chain.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let certs = dps_certgen::CertDir::new(dir.path());
+        certs
+            .create_root_and_intermediate(&dps_certgen::ChainOptions {
+                algorithm: dps_certgen::KeyAlgorithm::EcdsaP256,
+                password: None,
+                ..Default::default()
+            })
+            .expect("chain");
+        Self { dir, certs }
+    }
+
+    /// Options of leaf certificates signed by `signer`.
+    pub fn leaf_options(signer: dps_certgen::Signer) -> dps_certgen::LeafOptions {
+        dps_certgen::LeafOptions {
+            algorithm: dps_certgen::KeyAlgorithm::EcdsaP256,
+            password: None,
+            signer,
+            pfx: false,
+            ..Default::default()
+        }
+    }
+
+    /// The root CA certificate, PEM.
+    pub fn root_pem(&self) -> String {
+        read_text(&self.certs.cert_path(dps_certgen::ROOT_PREFIX))
+    }
+
+    /// The intermediate CA certificate, PEM.
+    pub fn intermediate_pem(&self) -> String {
+        read_text(&self.certs.cert_path(dps_certgen::INTERMEDIATE_PREFIX))
+    }
+
+    /// A proof-of-possession certificate with CN `code`, signed by `signer`, PEM.
+    pub fn verification_pem(&self, code: &str, signer: dps_certgen::Signer) -> String {
+        let out = self
+            .certs
+            .create_verification_certificate(code, &Self::leaf_options(signer))
+            .expect("verification certificate");
+        read_text(&out.issued[0].cert_path)
+    }
+
+    /// A device certificate with CN `name`, signed by the intermediate, PEM.
+    pub fn device_pem(&self, name: &str) -> String {
+        let out = self
+            .certs
+            .create_device_certificates(
+                &[name.to_owned()],
+                &Self::leaf_options(dps_certgen::Signer::Intermediate),
+                &|_, _| {},
+            )
+            .expect("device certificate");
+        read_text(&out.issued[0].cert_path)
+    }
+}
+
+/// The DER of the first certificate in a PEM text.
+pub fn der_of(pem: &str) -> Vec<u8> {
+    dps_certgen::certs_from_bytes(pem.as_bytes())
+        .expect("PEM")
+        .first()
+        .expect("a certificate")
+        .to_vec()
+}
+
+fn read_text(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
