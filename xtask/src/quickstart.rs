@@ -1,61 +1,85 @@
-//! `cargo xtask quickstart`: the DPS X.509 quickstart, offline and in-process.
+//! `cargo xtask quickstart`: the Azure DPS X.509 quickstart, offline, in-process.
 //!
-//! Today it runs the certificate half of the quickstart (the part certGen.sh did): the test CA
-//! chain in certGen.sh's layout, a device certificate signed by the intermediate with its full
-//! chain, and an independent chain check. Each step prints what it did and the equivalent
-//! `dps-cli` command. The emulator half (upload and prove the CA, enroll the group, register the
-//! device) joins when the emulator exists.
+//! 1. the test CA chain in certGen.sh's layout (reused on the next run);
+//! 2. the local DPS emulator (state kept in `<out>/emulator`);
+//! 3. the root CA uploaded and proven (proof of possession with a verification certificate);
+//! 4. the enrollment group on the intermediate CA, as the seed quickstart creates it;
+//! 5. a device certificate signed by the intermediate, with its full chain;
+//! 6. the device registered over mutual TLS, sending its full chain;
+//! 7. the registration shown under its group.
+//!
+//! Each step prints what it did and the equivalent `dps-cli` command.
 
 use anyhow::Context;
 use dps_certgen::{
     CertDir, ChainOptions, INTERMEDIATE_PREFIX, KeyAlgorithm, LeafOptions, NOT_FOR_PRODUCTION,
-    ROOT_PREFIX, Signer, read_certs,
+    ROOT_PREFIX, Signer,
 };
-use rustls_pki_types::{CertificateDer, UnixTime};
+use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient};
+use dps_emulator::{Emulator, EmulatorConfig};
+use dps_service_client::{CertificateClient, ClientOptions, ProvisioningServiceClient};
+use futures_util::TryStreamExt;
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Quickstart options.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Folder for the certGen.sh-style chain (relative to the workspace root).
+    /// Folder for the certGen.sh-style chain and the emulator state (relative to the workspace root).
     #[arg(long, default_value = "certs")]
     out: PathBuf,
-    /// Replace an existing chain instead of reusing it.
+    /// Replace the chain and the emulator state instead of reusing them.
     #[arg(long)]
     fresh: bool,
+    /// Keep the emulator running afterwards (Ctrl-C stops it).
+    #[arg(long)]
+    keep_running: bool,
     /// Key algorithm: rsa-4096 (certGen.sh's), rsa-2048, ecdsa-p256, ecdsa-p384.
     #[arg(long, default_value = "rsa-4096")]
     algorithm: String,
     /// Registration id of the quickstart device (its certificate CN).
     #[arg(long, default_value = "my-first-device")]
     device: String,
+    /// Enrollment group id.
+    #[arg(long, default_value = "my-x509-group")]
+    group: String,
 }
+
+const CA_NAME: &str = "azure-iot-test-only-root";
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let algorithm: KeyAlgorithm = args.algorithm.parse()?;
     let dir = CertDir::new(&args.out);
+    let emulator_dir = args.out.join("emulator");
     let started = Instant::now();
     let out = args.out.display();
 
     step(1, "Test CA chain (root + intermediate), certGen.sh layout");
     let expired = dir.has_chain() && !chain_is_current(&dir);
+    let renew = args.fresh || expired || !dir.has_chain();
     if expired {
         println!("   the chain in {out}/ has expired or is unreadable: making a new one");
     }
-    if dir.has_chain() && !args.fresh && !expired {
-        println!("   reusing the chain in {out}/ (pass --fresh to replace it)");
-    } else {
+    if renew {
         let t = Instant::now();
         let done = dir.create_root_and_intermediate(&ChainOptions {
             algorithm,
-            force: args.fresh || expired,
+            force: true,
             ..ChainOptions::default()
         })?;
         println!(
             "   made {} files in {:.2?} ({algorithm})",
             done.files.len(),
             t.elapsed()
+        );
+        // A new chain invalidates the emulator's view of the old one.
+        if emulator_dir.exists() {
+            std::fs::remove_dir_all(&emulator_dir)
+                .with_context(|| format!("removing {}", emulator_dir.display()))?;
+        }
+    } else {
+        println!(
+            "   reusing the chain in {out}/ (pass --fresh to replace it and the emulator state)"
         );
     }
     println!(
@@ -67,16 +91,119 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         dir.cert_path(INTERMEDIATE_PREFIX).display()
     );
     equivalent(&format!(
-        "dps-cli certs create-root-and-intermediate --out {out} --algorithm {algorithm}{}",
-        if args.fresh { " --force" } else { "" }
+        "dps-cli certs create-root-and-intermediate --out {out} --algorithm {algorithm} --force"
     ));
 
     step(
         2,
+        "Local DPS emulator (HTTPS on 127.0.0.1, state in SQLite)",
+    );
+    let mut config = EmulatorConfig::new(&emulator_dir);
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let emulator = Emulator::spawn(config).context("starting the emulator")?;
+    println!(
+        "   listening on {}; ID scope {}",
+        emulator.service_endpoint(),
+        emulator.id_scope()
+    );
+    println!(
+        "   connection strings and CA: {}",
+        emulator.info_path().display()
+    );
+    equivalent(&format!(
+        "dps-cli emulator start --data-dir {}",
+        emulator_dir.display()
+    ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(flow(args, &dir, &emulator, algorithm))?;
+
+    println!();
+    println!(
+        "Done in {:.2?}. The emulator state stays in {}.",
+        started.elapsed(),
+        emulator_dir.display()
+    );
+    println!(
+        "Look at it with the SDK or (once the CLI has it) `dps-cli --emulator enrollment-group list`;"
+    );
+    println!("run again to reuse the chain and the state, or with --fresh to start over.");
+    eprintln!("{NOT_FOR_PRODUCTION}");
+    if args.keep_running {
+        println!();
+        println!(
+            "The emulator keeps running on {} (Ctrl-C stops it).",
+            emulator.service_endpoint()
+        );
+        runtime.block_on(tokio::signal::ctrl_c())?;
+    }
+    emulator.shutdown();
+    Ok(())
+}
+
+async fn flow(
+    args: &Args,
+    dir: &CertDir,
+    emulator: &Emulator,
+    algorithm: KeyAlgorithm,
+) -> anyhow::Result<()> {
+    let out = args.out.display();
+    let options = ClientOptions {
+        trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
+        trust_only_custom_ca: true,
+        ..ClientOptions::default()
+    };
+    let cs = emulator.service_connection_string();
+
+    step(3, "Upload the root CA and prove possession of its key");
+    let certificates = CertificateClient::for_emulator(&cs, Some(options.clone().into()))?;
+    let root_pem = std::fs::read(dir.cert_path(ROOT_PREFIX))?;
+    let verified = certificates
+        .prove_possession(CA_NAME, &root_pem, |code| {
+            println!("   verification code {code}: signing a verification certificate with the root's key");
+            let made = dir
+                .create_verification_certificate(code, &LeafOptions { algorithm: KeyAlgorithm::EcdsaP256, pfx: false, ..LeafOptions::default() })
+                .map_err(|e| dps_service_client::Error::new(dps_service_client::ErrorKind::InvalidInput, e.to_string()))?;
+            let path = &made.issued[0].cert_path;
+            std::fs::read(path).map_err(|e| dps_service_client::Error::new(dps_service_client::ErrorKind::InvalidInput, e.to_string()))
+        })
+        .await?;
+    println!(
+        "   {CA_NAME}: verified = {} (SHA-1 {})",
+        verified.properties.is_verified.unwrap_or(false),
+        verified.properties.thumbprint.as_deref().unwrap_or("?")
+    );
+    equivalent(&format!(
+        "dps-cli certificate prove --name {CA_NAME} --ca-cert {out}/certs/{ROOT_PREFIX}.cert.pem --ca-key {out}/private/{ROOT_PREFIX}.key.pem"
+    ));
+
+    step(
+        4,
+        "Enrollment group with the intermediate CA as its signing certificate",
+    );
+    let service = ProvisioningServiceClient::from_connection_string(&cs, Some(options.clone()))?;
+    let intermediate = std::fs::read(dir.cert_path(INTERMEDIATE_PREFIX))?;
+    let group = service
+        .create_x509_enrollment_group(&args.group, &intermediate, None)
+        .await?;
+    println!(
+        "   {} (etag {})",
+        group.enrollment_group_id,
+        group.etag.as_deref().unwrap_or("?")
+    );
+    equivalent(&format!(
+        "dps-cli enrollment-group create --group-id {} --certificate {out}/certs/{INTERMEDIATE_PREFIX}.cert.pem",
+        args.group
+    ));
+
+    step(
+        5,
         "Device certificate signed by the intermediate, with its full chain",
     );
-    let t = Instant::now();
-    let done = dir.create_device_certificates(
+    let made = dir.create_device_certificates(
         std::slice::from_ref(&args.device),
         &LeafOptions {
             algorithm,
@@ -85,51 +212,94 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         },
         &|_, _| {},
     )?;
-    let device = done
+    let device = made
         .issued
         .first()
-        .context("the device certificate was not reported")?;
+        .context("no device certificate reported")?;
     let chain_path = device
         .full_chain_path
         .clone()
-        .context("no full-chain file for the device")?;
-    println!("   made {} files in {:.2?}", done.files.len(), t.elapsed());
-    println!("   certificate: {}", device.cert_path.display());
+        .context("no full-chain file")?;
     println!(
-        "   full chain:  {} (leaf, intermediate, root)",
+        "   {} (SHA-256 {})",
+        device.cert_path.display(),
+        device.thumbprints.sha256
+    );
+    println!(
+        "   full chain: {} (leaf, intermediate, root)",
         chain_path.display()
     );
-    println!("   SHA-1:   {}", device.thumbprints.sha1);
-    println!("   SHA-256: {}", device.thumbprints.sha256);
     equivalent(&format!(
-        "dps-cli certs create-device-certificate-from-intermediate {} --out {out} --algorithm {algorithm}",
+        "dps-cli certs create-device-certificate-from-intermediate {} --out {out}",
         args.device
     ));
 
     step(
-        3,
-        "Check the device chain the way DPS will (rustls-webpki, client auth)",
+        6,
+        "Register the device over mutual TLS, sending its full chain",
     );
-    verify_chain(&read_certs(&chain_path)?)?;
+    let device_client = ProvisioningDeviceClient::new(
+        &emulator.device_endpoint(),
+        emulator.id_scope(),
+        &args.device,
+        DeviceAuth::x509(
+            std::fs::read(&chain_path)?,
+            std::fs::read(&device.key_path)?,
+        ),
+        Some(DeviceClientOptions {
+            trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
+            trust_only_custom_ca: true,
+            ..DeviceClientOptions::default()
+        }),
+    )?;
+    let result = device_client.register(None).await?;
     println!(
-        "   {} -> intermediate -> root: valid for TLS client authentication",
-        args.device
+        "   {}: {} to {} as device {} ({})",
+        args.device,
+        result.status,
+        result.assigned_hub.as_deref().unwrap_or("?"),
+        result.device_id.as_deref().unwrap_or("?"),
+        result
+            .substatus
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
     );
     equivalent(&format!(
-        "openssl verify -CAfile {out}/certs/{ROOT_PREFIX}.cert.pem -untrusted {out}/certs/{INTERMEDIATE_PREFIX}.cert.pem {}",
-        device.cert_path.display()
+        "dps-cli device register --emulator {} --cert {} --key {}",
+        emulator_dir_arg(args),
+        chain_path.display(),
+        device.key_path.display()
     ));
 
-    println!();
-    println!("Done in {:.2?}.", started.elapsed());
-    println!(
-        "Next: the local DPS emulator (upload and prove the root CA, enroll a group on the \
-         intermediate, register '{}') is not built yet; these certificates are ready for it \
-         and for a real Azure DPS.",
-        args.device
+    step(7, "The registration, seen from the service side");
+    let states: Vec<_> = service
+        .query_registration_states(&args.group, None)
+        .try_collect()
+        .await?;
+    for s in &states {
+        println!(
+            "   {} -> {} ({})",
+            s.registration_id,
+            s.assigned_hub.as_deref().unwrap_or("-"),
+            s.status
+        );
+    }
+    anyhow::ensure!(
+        states
+            .iter()
+            .any(|s| s.registration_id.eq_ignore_ascii_case(&args.device)),
+        "the device's registration is missing from the group"
     );
-    eprintln!("{NOT_FOR_PRODUCTION}");
+    equivalent(&format!(
+        "dps-cli enrollment-group registrations --group-id {}",
+        args.group
+    ));
     Ok(())
+}
+
+fn emulator_dir_arg(args: &Args) -> String {
+    args.out.join("emulator").display().to_string()
 }
 
 /// Whether both CA certificates parse and are inside their validity period.
@@ -148,26 +318,4 @@ fn step(n: u32, what: &str) {
 
 fn equivalent(cmd: &str) {
     println!("   $ {cmd}");
-}
-
-/// Verifies leaf + intermediates against the last certificate of the chain as trust anchor.
-fn verify_chain(chain: &[CertificateDer<'static>]) -> anyhow::Result<()> {
-    let (leaf, rest) = chain.split_first().context("empty chain file")?;
-    let (root, intermediates) = rest
-        .split_last()
-        .context("the chain file has no CA certificate")?;
-    let anchor =
-        webpki::anchor_from_trusted_cert(root).context("root is not a usable trust anchor")?;
-    let ee = webpki::EndEntityCert::try_from(leaf).context("device certificate does not parse")?;
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &[anchor],
-        intermediates,
-        UnixTime::now(),
-        webpki::KeyUsage::client_auth(),
-        None,
-        None,
-    )
-    .map_err(|e| anyhow::anyhow!("chain does not verify: {e:?}"))?;
-    Ok(())
 }
