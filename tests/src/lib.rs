@@ -305,3 +305,183 @@ pub fn der_of(pem: &str) -> Vec<u8> {
 fn read_text(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+impl TestEmulator {
+    /// A CA-certificate client for this emulator's certificate API, with the owner policy's key
+    /// and a resource path of arbitrary names (the emulator ignores them).
+    pub fn certificate_client(&self) -> dps_service_client::CertificateClient {
+        let base = format!(
+            "{}/subscriptions/s/resourceGroups/r/providers/Microsoft.Devices/provisioningServices/n",
+            self.emulator.service_endpoint()
+        );
+        let credential = dps_service_client::Credential::SharedAccessKey {
+            key_name: dps_emulator::config::OWNER_POLICY.to_owned(),
+            key: dps_protocol::auth::Secret::from(self.owner_key()),
+        };
+        dps_service_client::CertificateClient::new(&base, credential, Some(self.options().into()))
+            .expect("certificate client")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device end to end (tests/tests/device.rs): device certificates from a `TestChain`, device
+// clients and raw device-API requests against a `TestEmulator`.
+// ---------------------------------------------------------------------------------------------
+
+/// A device certificate made from a [`TestChain`]: leaf, key and the CAs above it, all PEM.
+#[derive(Debug, Clone)]
+pub struct DeviceCert {
+    /// The common name (the registration id when it is a valid one).
+    pub name: String,
+    /// The leaf certificate.
+    pub leaf_pem: String,
+    /// The leaf's private key.
+    pub key_pem: String,
+    /// The CA certificates above the leaf, nearest first (intermediate then root, or root).
+    pub issuers_pem: Vec<String>,
+}
+
+impl DeviceCert {
+    /// The leaf followed by the first `issuers` CA certificates, PEM.
+    pub fn chain_pem(&self, issuers: usize) -> String {
+        let mut pem = self.leaf_pem.clone();
+        for issuer in self.issuers_pem.iter().take(issuers) {
+            pem.push_str(issuer);
+        }
+        pem
+    }
+
+    /// X.509 auth presenting the leaf and the first `issuers` CA certificates.
+    pub fn auth_with(&self, issuers: usize) -> dps_device_client::DeviceAuth {
+        dps_device_client::DeviceAuth::x509(
+            self.chain_pem(issuers).into_bytes(),
+            self.key_pem.clone().into_bytes(),
+        )
+    }
+
+    /// X.509 auth presenting the whole chain (leaf, intermediate, root).
+    pub fn full_chain(&self) -> dps_device_client::DeviceAuth {
+        self.auth_with(self.issuers_pem.len())
+    }
+
+    /// X.509 auth presenting the leaf alone.
+    pub fn leaf_only(&self) -> dps_device_client::DeviceAuth {
+        self.auth_with(0)
+    }
+
+    /// Key and chain (leaf + `issuers` CAs) as one PEM, for `reqwest::Identity::from_pem`.
+    pub fn identity_pem(&self, issuers: usize) -> Vec<u8> {
+        format!("{}\n{}", self.key_pem, self.chain_pem(issuers)).into_bytes()
+    }
+}
+
+impl TestChain {
+    fn issuers_of(&self, signer: dps_certgen::Signer) -> Vec<String> {
+        match signer {
+            dps_certgen::Signer::Intermediate => vec![self.intermediate_pem(), self.root_pem()],
+            dps_certgen::Signer::Root => vec![self.root_pem()],
+        }
+    }
+
+    /// A device certificate (30 days) with CN `name`, made by `create_device_certificates`.
+    pub fn device(&self, name: &str, signer: dps_certgen::Signer) -> DeviceCert {
+        self.device_for_days(name, signer, dps_certgen::DEFAULT_VALIDITY_DAYS)
+    }
+
+    /// A device certificate valid for `days` from now.
+    pub fn device_for_days(
+        &self,
+        name: &str,
+        signer: dps_certgen::Signer,
+        days: u32,
+    ) -> DeviceCert {
+        let options = dps_certgen::LeafOptions {
+            days,
+            ..Self::leaf_options(signer)
+        };
+        let issued = self
+            .certs
+            .create_device_certificates(&[name.to_owned()], &options, &|_, _| {})
+            .expect("device certificate")
+            .issued
+            .remove(0);
+        DeviceCert {
+            name: name.to_owned(),
+            leaf_pem: read_text(&issued.cert_path),
+            key_pem: read_text(&issued.key_path),
+            issuers_pem: self.issuers_of(signer),
+        }
+    }
+
+    /// A device certificate whose CN is not checked against the registration-id rule (e.g.
+    /// `"bad device"`), signed directly with the loaded CA.
+    pub fn device_unchecked(&self, common_name: &str, signer: dps_certgen::Signer) -> DeviceCert {
+        let ca = self.certs.load_ca(signer, None).expect("CA loads");
+        let leaf = ca
+            .sign(&dps_certgen::CertSpec {
+                common_name,
+                profile: dps_certgen::Profile::Leaf,
+                algorithm: dps_certgen::KeyAlgorithm::EcdsaP256,
+                days: dps_certgen::DEFAULT_VALIDITY_DAYS,
+            })
+            .expect("leaf");
+        DeviceCert {
+            name: common_name.to_owned(),
+            leaf_pem: leaf.cert_pem(),
+            key_pem: dps_certgen::key_to_pem(leaf.key(), None).expect("key PEM"),
+            issuers_pem: self.issuers_of(signer),
+        }
+    }
+}
+
+impl TestEmulator {
+    /// Device client options: trust only the emulator's CA, poll quickly, short budget.
+    pub fn device_options(&self) -> dps_device_client::DeviceClientOptions {
+        dps_device_client::DeviceClientOptions {
+            trusted_ca_pem: vec![self.emulator.ca_pem().as_bytes().to_vec()],
+            trust_only_custom_ca: true,
+            default_poll_interval: Duration::from_millis(10),
+            request_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(30),
+            ..Default::default()
+        }
+    }
+
+    /// A device client for `registration_id` in this emulator's ID scope.
+    pub fn device(
+        &self,
+        registration_id: &str,
+        auth: dps_device_client::DeviceAuth,
+    ) -> dps_device_client::ProvisioningDeviceClient {
+        dps_device_client::ProvisioningDeviceClient::new(
+            &self.emulator.device_endpoint(),
+            self.emulator.id_scope(),
+            registration_id,
+            auth,
+            Some(self.device_options()),
+        )
+        .expect("device client")
+    }
+
+    /// A raw HTTPS client for the device API that trusts the emulator's CA and presents
+    /// `identity` (key + chain PEM) as its TLS client certificate, if any.
+    pub fn device_https(&self, identity: Option<&[u8]>) -> reqwest::Client {
+        let certs = reqwest::Certificate::from_pem_bundle(self.emulator.ca_pem().as_bytes())
+            .expect("CA PEM");
+        let mut b = reqwest::Client::builder().tls_certs_only(certs);
+        if let Some(pem) = identity {
+            b = b.identity(reqwest::Identity::from_pem(pem).expect("identity PEM"));
+        }
+        b.build().expect("HTTP client")
+    }
+
+    /// `https://localhost:<port>/{idScope}/registrations/{path_id}{tail}?api-version=...`;
+    /// `path_id` is put in the path as given (encode it yourself).
+    pub fn device_url(&self, path_id: &str, tail: &str) -> String {
+        format!(
+            "{}/{}/registrations/{path_id}{tail}?api-version={API_VERSION}",
+            self.emulator.device_endpoint(),
+            self.emulator.id_scope()
+        )
+    }
+}

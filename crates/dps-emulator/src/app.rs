@@ -53,6 +53,8 @@ pub(crate) struct Req {
     pub(crate) body: Bytes,
     /// TLS peer certificates.
     pub(crate) conn: ConnInfo,
+    /// The host the client addressed: the `Host` header, or the HTTP/2 `:authority`.
+    pub(crate) authority: Option<String>,
 }
 
 impl Req {
@@ -94,17 +96,25 @@ impl Req {
 impl App {
     /// Checks the SAS of a service or certificate API call.
     pub(crate) fn authorize(&self, req: &Req, right: Right) -> ApiResult<()> {
-        let mut hosts = Vec::new();
-        if let Some(h) = req.header("host") {
-            hosts.push(h.to_owned());
-        }
-        for name in ["localhost", "127.0.0.1", "[::1]"]
+        // The names this emulator answers to: its own names with its port, plus the name the
+        // client used (Host, or the HTTP/2 authority) when that is one of its names on any port,
+        // so a forwarded port works but another host's token does not.
+        let names: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
             .iter()
             .map(|s| (*s).to_owned())
             .chain(self.config.host_names.iter().cloned())
-        {
-            hosts.push(format!("{name}:{}", self.port));
+            .collect();
+        let mut hosts = Vec::new();
+        if let Some(used) = req.authority.as_deref() {
+            let host_part = match used.rsplit_once(':') {
+                Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+                _ => used,
+            };
+            if names.iter().any(|n| n.eq_ignore_ascii_case(host_part)) {
+                hosts.push(used.to_owned());
+            }
         }
+        hosts.extend(names.iter().map(|n| format!("{n}:{}", self.port)));
         let path = percent_encoding::percent_decode_str(&req.raw_path)
             .decode_utf8_lossy()
             .into_owned();
@@ -192,6 +202,12 @@ pub(crate) async fn dispatch(
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
         .map(|(_, v)| v.clone());
+    let authority = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()));
     let req = Req {
         method: parts.method,
         raw_path,
@@ -199,6 +215,7 @@ pub(crate) async fn dispatch(
         headers: parts.headers,
         body,
         conn: conn.map(|c| c.0).unwrap_or_default(),
+        authority,
     };
     let is_arm = req.lit(0, "subscriptions");
     let result = match api_version {
@@ -229,8 +246,17 @@ async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
         }
         return Err(e);
     }
-    let is_device =
-        req.segments.len() >= 3 && req.lit(1, "registrations") && !req.lit(0, "registrations");
+    // `/{idScope}/registrations/...`; the service API's own collections never start a device path.
+    let is_device = req.segments.len() >= 3
+        && req.lit(1, "registrations")
+        && ![
+            "enrollments",
+            "enrollmentGroups",
+            "registrations",
+            "subscriptions",
+        ]
+        .iter()
+        .any(|c| req.lit(0, c));
     if is_device {
         app.throttle.registration(app.config.clock.as_ref())?;
         return crate::device::handle(app, req).await;

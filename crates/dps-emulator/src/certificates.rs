@@ -125,7 +125,10 @@ fn etag_matches(etag: &str, cur: &Record) -> ApiResult<()> {
 }
 
 fn rfc1123(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc2822)
+    t.to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        ))
         .unwrap_or_default()
 }
 

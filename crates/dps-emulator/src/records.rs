@@ -242,7 +242,9 @@ pub(crate) fn complete(
     }
     if let Some(sk) = obj
         .get_mut("attestation")
-        .and_then(|a| a.get_mut("symmetricKey"))
+        .and_then(Value::as_object_mut)
+        .filter(|a| a.get("type").and_then(Value::as_str) == Some("symmetricKey"))
+        .map(|a| a.entry("symmetricKey").or_insert(Value::Null))
     {
         if sk.is_null() {
             *sk = Value::Object(Map::new());
@@ -292,6 +294,10 @@ pub(crate) fn present(stored: &Value) -> Value {
             }
         }
     }
+    // `_`-prefixed top-level keys are internal; deeper ones are user data (twin tags...).
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|k, _| !k.starts_with('_'));
+    }
     strip_nulls(&mut v);
     v
 }
@@ -299,8 +305,8 @@ pub(crate) fn present(stored: &Value) -> Value {
 fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            // Nulls are omitted, as the service does; `_`-prefixed keys are internal.
-            m.retain(|k, x| !x.is_null() && !k.starts_with('_'));
+            // Nulls are omitted, as the service does.
+            m.retain(|_, x| !x.is_null());
             m.values_mut().for_each(strip_nulls);
         }
         Value::Array(a) => a.iter_mut().for_each(strip_nulls),
