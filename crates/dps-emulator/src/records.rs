@@ -302,12 +302,19 @@ pub(crate) fn present(stored: &Value) -> Value {
     v
 }
 
+/// Free-form documents the service stores and echoes verbatim, nulls included.
+const VERBATIM: [&str; 3] = ["initialTwin", "optionalDeviceInformation", "payload"];
+
 fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            // Nulls are omitted, as the service does.
+            // Nulls are omitted, as the service does, except inside free-form documents.
             m.retain(|_, x| !x.is_null());
-            m.values_mut().for_each(strip_nulls);
+            for (k, x) in m.iter_mut() {
+                if !VERBATIM.contains(&k.as_str()) {
+                    strip_nulls(x);
+                }
+            }
         }
         Value::Array(a) => a.iter_mut().for_each(strip_nulls),
         _ => {}
