@@ -151,7 +151,8 @@ pub(crate) fn reprovision(
         return (proposed.to_owned(), "initialAssignment");
     };
     let prev_hub = prev.get("assignedHub").and_then(Value::as_str);
-    let first_hub = prev.get("initialHub").and_then(Value::as_str).or(prev_hub);
+    // device.rs keeps the first hub under the internal (never presented) key `_initialHub`.
+    let first_hub = prev.get("_initialHub").and_then(Value::as_str).or(prev_hub);
     let policy = enrollment.get("reprovisionPolicy");
     let flag = |name: &str| {
         policy
@@ -201,7 +202,8 @@ mod tests {
             reprovision(None, &e, "a"),
             ("a".into(), "initialAssignment")
         );
-        let prev = json!({"assignedHub": "a", "initialHub": "a", "substatus": "initialAssignment"});
+        let prev =
+            json!({"assignedHub": "a", "_initialHub": "a", "substatus": "initialAssignment"});
         assert_eq!(
             reprovision(Some(&prev), &e, "a"),
             ("a".into(), "initialAssignment")
@@ -223,7 +225,7 @@ mod tests {
             ("a".into(), "initialAssignment")
         );
         let moved =
-            json!({"assignedHub": "b", "initialHub": "a", "substatus": "deviceDataMigrated"});
+            json!({"assignedHub": "b", "_initialHub": "a", "substatus": "deviceDataMigrated"});
         assert_eq!(
             reprovision(Some(&moved), &e, "a"),
             ("a".into(), "reprovisionedToInitialAssignment")

@@ -20,6 +20,13 @@ pub(crate) fn subject(der: &[u8]) -> String {
     )
 }
 
+/// The issuer DN of a certificate, for messages.
+pub(crate) fn issuer(der: &[u8]) -> Option<String> {
+    X509Certificate::from_der(der)
+        .ok()
+        .map(|(_, c)| c.issuer().to_string())
+}
+
 /// The subject common name of a certificate.
 pub(crate) fn common_name(der: &[u8]) -> Option<String> {
     let (_, c) = X509Certificate::from_der(der).ok()?;
@@ -64,6 +71,11 @@ pub(crate) fn verify(
         .first()
         .ok_or("the device sent no client certificate")?;
     check_validity(presented, now)?;
+    // The group's certificate need not be presented, but when it has expired the refusal
+    // must say so rather than come out of the verified-CA step as "not verified".
+    if !presented.iter().any(|c| c == group_cert) {
+        check_one(group_cert, "enrolled group certificate", now)?;
+    }
     let ee = EndEntityCert::try_from(leaf).map_err(|e| {
         format!(
             "the device certificate {} cannot be used: {e:?}",
@@ -198,34 +210,37 @@ pub(crate) fn check_leaf(leaf: &CertificateDer<'_>, now: UnixTime) -> Result<(),
 }
 
 fn check_validity(presented: &[CertificateDer<'_>], now: UnixTime) -> Result<(), String> {
-    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     for (i, der) in presented.iter().enumerate() {
-        let Ok((_, c)) = X509Certificate::from_der(der) else {
-            return Err(format!(
-                "certificate {} sent by the device cannot be parsed",
-                i + 1
-            ));
-        };
-        let v = c.validity();
         let role = if i == 0 {
             "device certificate"
         } else {
             "intermediate certificate"
         };
-        if now_secs < v.not_before.timestamp() {
-            return Err(format!(
-                "the {role} {} is not valid before {}",
-                c.subject(),
-                v.not_before
-            ));
-        }
-        if now_secs > v.not_after.timestamp() {
-            return Err(format!(
-                "the {role} {} expired on {}",
-                c.subject(),
-                v.not_after
-            ));
-        }
+        check_one(der, role, now)?;
+    }
+    Ok(())
+}
+
+/// The validity period of one certificate; `role` names it in the message.
+fn check_one(der: &[u8], role: &str, now: UnixTime) -> Result<(), String> {
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let Ok((_, c)) = X509Certificate::from_der(der) else {
+        return Err(format!("the {role} cannot be parsed"));
+    };
+    let v = c.validity();
+    if now_secs < v.not_before.timestamp() {
+        return Err(format!(
+            "the {role} {} is not valid before {}",
+            c.subject(),
+            v.not_before
+        ));
+    }
+    if now_secs > v.not_after.timestamp() {
+        return Err(format!(
+            "the {role} {} expired on {}",
+            c.subject(),
+            v.not_after
+        ));
     }
     Ok(())
 }

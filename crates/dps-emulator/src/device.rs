@@ -420,13 +420,21 @@ fn x509(app: &App, id: &str, certs: &[CertificateDer<'static>]) -> ApiResult<Mat
         }
     }
     let Some((_, group, group_cert)) = best else {
+        if let Some(why) = unverified_reference_on_chain(app, certs)? {
+            return Err(unauthorized(why));
+        }
         let sent = certs
             .iter()
             .map(|c| chain::subject(c))
             .collect::<Vec<_>>()
             .join(" <- ");
+        let top = certs.last().map(|c| c.as_ref()).unwrap_or_default();
+        let missing = chain::issuer(top)
+            .filter(|i| *i != chain::subject(top))
+            .map(|i| format!("; the last one was issued by {i}, which the device did not send"))
+            .unwrap_or_default();
         return Err(unauthorized(format!(
-            "no individual enrollment {id:?} and no enrollment group whose certificate is on the device's chain ({sent}); \
+            "no individual enrollment {id:?} and no enrollment group whose certificate is on the device's chain ({sent}{missing}); \
              enroll the intermediate or root CA that issued it, and make the device send every intermediate"
         )));
     };
@@ -468,4 +476,36 @@ fn group_certificates(app: &App, group: &Value) -> ApiResult<Vec<CertificateDer<
         }
     }
     Ok(out)
+}
+
+/// Why no group matched when a group's `caReferences` names an uploaded CA certificate that is
+/// on the device's chain but not verified: that group would match once the CA is verified.
+fn unverified_reference_on_chain(
+    app: &App,
+    certs: &[CertificateDer<'static>],
+) -> ApiResult<Option<String>> {
+    for g in app.store.list(Kind::Group, None, None, usize::MAX)? {
+        for slot in ["primary", "secondary"] {
+            let Some(name) = g
+                .body
+                .pointer(&format!("/attestation/x509/caReferences/{slot}"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            if let Some(rec) = app.store.get(Kind::Certificate, name)?
+                && rec.body.get("isVerified").and_then(Value::as_bool) != Some(true)
+                && let Some(c) = stored_cert(&rec.body, "/certificate")
+                && chain::distance(certs, &c).is_some()
+            {
+                return Ok(Some(format!(
+                    "the enrollment group {:?} references the CA certificate {name:?} ({}), which is on the device's \
+                     chain but not verified: complete proof of possession for it",
+                    g.id,
+                    chain::subject(&c)
+                )));
+            }
+        }
+    }
+    Ok(None)
 }

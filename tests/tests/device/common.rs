@@ -1,0 +1,100 @@
+//! Helpers shared by the device suites.
+
+use dps_device_client::{Error, ErrorKind};
+use dps_e2e::{TestChain, TestEmulator};
+use dps_protocol::models::{DeviceRegistrationState, EnrollmentGroup, IndividualEnrollment};
+use dps_service_client::ProvisioningServiceClient;
+use futures_util::TryStreamExt;
+
+/// The emulator's default linked hub.
+pub(crate) const DEFAULT_HUB: &str = dps_emulator::config::DEFAULT_IOT_HUB;
+/// Two linked hubs for allocation and reprovisioning.
+pub(crate) const HUB_A: &str = "hub-a.azure-devices.net";
+/// The second linked hub.
+pub(crate) const HUB_B: &str = "hub-b.azure-devices.net";
+
+/// Subject DNs as the service reports them.
+pub(crate) fn cn(name: &str) -> String {
+    format!("CN={name}")
+}
+
+/// An emulator whose CA store holds `chain`'s root, verified at start.
+pub(crate) fn with_verified_root(chain: &TestChain) -> TestEmulator {
+    let root = chain.certs.cert_path(dps_certgen::ROOT_PREFIX);
+    TestEmulator::start_with(|c| c.ca_certificates = vec![("root".into(), root)])
+}
+
+/// Asserts the error's kind and DPS code, and that its message contains every needle.
+pub(crate) fn assert_refused(e: &Error, kind: ErrorKind, code: i64, needles: &[&str]) {
+    assert_eq!(
+        (e.kind(), e.error_code()),
+        (kind, Some(code)),
+        "unexpected error: {e}"
+    );
+    for needle in needles {
+        assert!(
+            e.message().contains(needle),
+            "{needle:?} is not in the message: {}",
+            e.message()
+        );
+    }
+}
+
+/// Every registration state the service lists under `group`.
+pub(crate) async fn registrations_of(
+    service: &ProvisioningServiceClient,
+    group: &str,
+) -> Vec<DeviceRegistrationState> {
+    service
+        .query_registration_states(group, None)
+        .try_collect()
+        .await
+        .expect("registration query")
+}
+
+/// Creates a symmetric-key group (service-generated keys) after `tweak`; returns its
+/// primary key.
+pub(crate) async fn symmetric_group(
+    service: &ProvisioningServiceClient,
+    id: &str,
+    tweak: impl FnOnce(&mut EnrollmentGroup),
+) -> String {
+    let mut group = EnrollmentGroup::symmetric_key(id, None);
+    tweak(&mut group);
+    service
+        .create_or_update_enrollment_group(&group, None)
+        .await
+        .expect("symmetric group");
+    service
+        .get_enrollment_group_attestation_mechanism(id)
+        .await
+        .expect("group keys")
+        .symmetric_key
+        .and_then(|k| k.primary_key)
+        .expect("a primary key")
+}
+
+/// Creates a symmetric-key individual enrollment (service-generated keys) after `tweak`;
+/// returns (primary, secondary) key.
+pub(crate) async fn symmetric_enrollment(
+    service: &ProvisioningServiceClient,
+    id: &str,
+    tweak: impl FnOnce(&mut IndividualEnrollment),
+) -> (String, String) {
+    let mut enrollment = IndividualEnrollment::symmetric_key(id, None);
+    tweak(&mut enrollment);
+    service
+        .create_or_update_enrollment(&enrollment, None)
+        .await
+        .expect("symmetric enrollment");
+    let keys = service
+        .get_enrollment_attestation_mechanism(id)
+        .await
+        .expect("enrollment keys")
+        .symmetric_key
+        .expect("symmetric keys");
+    (
+        keys.primary_key.expect("primary"),
+        keys.secondary_key.expect("secondary"),
+    )
+}
