@@ -95,7 +95,15 @@ async fn register(app: &Arc<App>, req: &Req, id: &str) -> ApiResult<Response> {
     let mut state = match result {
         Ok(state) => state,
         Err(e) => {
-            json!({"registrationId": id, "status": "failed", "errorCode": e.code, "errorMessage": e.message})
+            // A failed attempt keeps where the device was, so the next success is reported
+            // against its real history.
+            let mut failed = json!({"registrationId": id, "status": "failed", "errorCode": e.code, "errorMessage": e.message});
+            for key in ["assignedHub", "deviceId", "_initialHub"] {
+                if let Some(v) = previous.as_ref().and_then(|p| p.body.get(key)) {
+                    failed[key] = v.clone();
+                }
+            }
+            failed
         }
     };
     state["createdDateTimeUtc"] = previous
