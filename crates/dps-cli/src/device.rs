@@ -1,0 +1,325 @@
+//! `dps-cli device register`: register a device the way it will in the field (X.509 over
+//! mutual TLS, or a symmetric key) against Azure DPS or the emulator, and print its assignment.
+
+use crate::Hint;
+use crate::doctor::cert::{Cert, read_all, read_key};
+use crate::emulator::EmulatorInfo;
+use crate::output::OutputFormat;
+use anyhow::Context;
+use dps_device_client::{
+    DeviceAuth, DeviceClientOptions, DeviceRegistrationResult, ErrorKind, GLOBAL_ENDPOINT,
+    ProvisioningDeviceClient,
+};
+use dps_protocol::auth::Secret;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Device commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum DeviceCommand {
+    /// Register a device and print the IoT hub DPS assigns it to
+    ///
+    /// X.509: --cert (the leaf, or the leaf followed by its intermediates) and --key; the
+    /// registration id defaults to the certificate's CN. Symmetric key: --registration-id with
+    /// --symmetric-key (individual enrollment) or --group-key (enrollment group).
+    ///
+    /// Examples:
+    ///   dps-cli device register --emulator --cert certs/certs/dev1-full-chain.cert.pem --key certs/private/dev1.key.pem
+    ///   dps-cli device register --id-scope 0ne00000000 --registration-id dev2 --group-key "$GROUP_KEY"
+    #[command(verbatim_doc_comment)]
+    Register(RegisterArgs),
+}
+
+/// The options of `device register`.
+#[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("attestation")
+        .required(true)
+        .args(["cert", "symmetric_key", "group_key"])
+))]
+pub struct RegisterArgs {
+    /// The DPS ID scope (0ne...); with --emulator, the emulator's.
+    #[arg(long, required_unless_present = "emulator")]
+    pub id_scope: Option<String>,
+    /// The registration id [default: the device certificate's common name].
+    #[arg(long, value_name = "ID")]
+    pub registration_id: Option<String>,
+    /// The device certificate (PEM or DER): the leaf, or the leaf followed by its intermediates.
+    #[arg(long, value_name = "CHAIN.pem", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The device certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "KEY.pem", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Password of an encrypted --key.
+    #[arg(long, requires = "key")]
+    pub key_password: Option<String>,
+    /// More intermediate certificates to send after those in --cert (repeatable).
+    #[arg(long, value_name = "EXTRA.pem", requires = "cert")]
+    pub chain: Vec<PathBuf>,
+    /// The individual enrollment's symmetric key (base64).
+    #[arg(long, value_name = "KEY", requires = "registration_id")]
+    pub symmetric_key: Option<String>,
+    /// The enrollment group's symmetric key (base64); the device key is derived from it.
+    #[arg(long, value_name = "KEY", requires = "registration_id")]
+    pub group_key: Option<String>,
+    /// The device provisioning endpoint [default: global.azure-devices-provisioning.net, or the
+    /// emulator's].
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Also trust this CA (PEM) for the endpoint's TLS certificate.
+    #[arg(long, value_name = "PEM", env = "DPS_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// A custom JSON payload for the allocation webhook.
+    #[arg(long, value_name = "JSON")]
+    pub payload: Option<String>,
+    /// Register with a running emulator: endpoint, ID scope and CA from DATA_DIR/emulator.json
+    /// [DATA_DIR default: the emulator's per-user data folder].
+    #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
+    pub emulator: Option<Option<PathBuf>>,
+    /// HTTP(S) proxy URL.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Give up after this many seconds, polls included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// Runs a device command.
+pub fn run(cmd: DeviceCommand, format: OutputFormat) -> anyhow::Result<()> {
+    match cmd {
+        DeviceCommand::Register(args) => {
+            let result = register(&args)?;
+            print_result(&result, format)
+        }
+    }
+}
+
+/// Registers the device `args` describe and returns the assignment. A refusal is an error
+/// carrying the service's code, with a [`Hint`] for the common ones.
+pub fn register(args: &RegisterArgs) -> anyhow::Result<DeviceRegistrationResult> {
+    let emulator = args
+        .emulator
+        .as_ref()
+        .map(|dir| EmulatorInfo::load(dir.as_deref()))
+        .transpose()?;
+    let mut options = DeviceClientOptions {
+        total_timeout: Duration::from_secs(args.timeout.max(1)),
+        proxy: args.proxy.clone(),
+        ..DeviceClientOptions::default()
+    };
+    if let Some(f) = &args.ca_file {
+        options
+            .trusted_ca_pem
+            .push(std::fs::read(f).with_context(|| format!("reading --ca-file {}", f.display()))?);
+    }
+    if let Some(info) = &emulator {
+        options.trusted_ca_pem.push(info.ca_pem()?);
+        options.trust_only_custom_ca = args.ca_file.is_none();
+    }
+    let endpoint = args
+        .endpoint
+        .clone()
+        .or_else(|| emulator.as_ref().map(|i| i.device_endpoint.clone()))
+        .unwrap_or_else(|| GLOBAL_ENDPOINT.to_owned());
+    let id_scope = args
+        .id_scope
+        .clone()
+        .or_else(|| emulator.as_ref().map(|i| i.id_scope.clone()))
+        .context("--id-scope is required")?;
+    let payload = args
+        .payload
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .context("--payload is not valid JSON")?;
+
+    let (auth, registration_id) = attestation(args)?;
+    let client =
+        ProvisioningDeviceClient::new(&endpoint, &id_scope, &registration_id, auth, Some(options))?;
+    let outcome = crate::runtime()?.block_on(client.register(payload));
+    outcome.map_err(|e| refusal(&e, args, &registration_id, &endpoint))
+}
+
+/// The attestation and the registration id.
+fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
+    if let Some(key) = &args.symmetric_key {
+        let id = args
+            .registration_id
+            .clone()
+            .context("--registration-id is required")?;
+        return Ok((DeviceAuth::SymmetricKey(Secret::from(key.clone())), id));
+    }
+    if let Some(key) = &args.group_key {
+        let id = args
+            .registration_id
+            .clone()
+            .context("--registration-id is required")?;
+        return Ok((DeviceAuth::GroupKey(Secret::from(key.clone())), id));
+    }
+    let (Some(cert_path), Some(key_path)) = (&args.cert, &args.key) else {
+        anyhow::bail!("give --cert and --key, --symmetric-key or --group-key");
+    };
+    let mut files: Vec<&Path> = vec![cert_path];
+    files.extend(args.chain.iter().map(PathBuf::as_path));
+    let chain = read_all(&files)?;
+    let leaf_der = chain.first().context("no certificate in --cert")?;
+    let leaf = Cert::parse(leaf_der).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the device certificate cannot be parsed: {e}",
+            cert_path.display()
+        )
+    })?;
+    let key = read_key(key_path, args.key_password.as_deref())
+        .context("loading --key (an encrypted key needs --key-password)")?;
+    if key.public_key != leaf.public_key {
+        return Err(Hint::error(
+            format!(
+                "the key {} does not belong to the certificate {} ({})",
+                key_path.display(),
+                cert_path.display(),
+                leaf.subject
+            ),
+            "pass the key that was generated with this certificate (certGen layout: private/<name>.key.pem)",
+        ));
+    }
+    let registration_id = match (&args.registration_id, &leaf.common_name) {
+        (Some(id), Some(cn)) => {
+            if !id.eq_ignore_ascii_case(cn) {
+                eprintln!(
+                    "warning: --registration-id {id:?} is not the certificate's common name {cn:?}; \
+                     DPS requires them to be equal and will refuse the device"
+                );
+            }
+            id.clone()
+        }
+        (Some(id), None) => id.clone(),
+        (None, Some(cn)) => cn.clone(),
+        (None, None) => anyhow::bail!(
+            "the device certificate ({}) has no common name; pass --registration-id",
+            leaf.subject
+        ),
+    };
+    let pem: String = chain.iter().map(|c| dps_certgen::pem_cert(c)).collect();
+    Ok((
+        DeviceAuth::x509(pem.into_bytes(), key.pem.into_bytes()),
+        registration_id,
+    ))
+}
+
+/// The error for a refused or failed registration, with a hint for the common causes.
+fn refusal(
+    e: &dps_device_client::Error,
+    args: &RegisterArgs,
+    registration_id: &str,
+    endpoint: &str,
+) -> anyhow::Error {
+    let message = match (e.status(), e.error_code()) {
+        (Some(_), _) => e.to_string(),
+        (None, Some(code)) => format!("registration {} ({code}): {}", status_word(e), e.message()),
+        (None, None) => e.to_string(),
+    };
+    let x509 = args.cert.is_some();
+    let hint = match (e.kind(), e.error_code()) {
+        (_, Some(401_002)) | (ErrorKind::Unauthorized, _) if x509 => Some(format!(
+            "the service refused the certificate chain; `{}` explains why before the device ships",
+            doctor_command(args)
+        )),
+        (_, Some(401_002)) | (ErrorKind::Unauthorized, _) => Some(
+            "check the key: --symmetric-key takes the individual enrollment's primary or secondary \
+             key, --group-key the enrollment group's key (the device key is derived from it and \
+             the registration id)"
+                .to_owned(),
+        ),
+        (_, Some(404_201 | 404_204)) => Some(format!(
+            "no enrollment matches {registration_id:?}: create one (dps-cli enrollment create or \
+             dps-cli enrollment-group create)"
+        )),
+        (ErrorKind::NotFound, _) => Some(format!(
+            "check --id-scope and --endpoint ({endpoint}); the emulator's are in its emulator.json"
+        )),
+        (ErrorKind::BadRequest, _) => Some(format!("check the registration id: {}", dps_protocol::id::RULE)),
+        (ErrorKind::Disabled, _) => Some(
+            "the enrollment or its group is disabled: set its provisioning status to enabled \
+             (dps-cli enrollment-group update --group-id ID --provisioning-status enabled)"
+                .to_owned(),
+        ),
+        (ErrorKind::Throttled, _) => Some("the service is throttling: wait and try again".to_owned()),
+        (ErrorKind::Transport, _) => Some(format!(
+            "cannot reach {endpoint}: check --endpoint and your network; for a local emulator run \
+             `dps-cli emulator start` and pass --emulator (and --ca-file for a custom CA)"
+        )),
+        (ErrorKind::Timeout, _) => Some("raise --timeout, or check the service's health".to_owned()),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => Hint::error(message, hint),
+        None => anyhow::anyhow!(message),
+    }
+}
+
+fn status_word(e: &dps_device_client::Error) -> &'static str {
+    if e.kind() == ErrorKind::Disabled {
+        "disabled"
+    } else {
+        "failed"
+    }
+}
+
+/// The `dps-cli doctor` command line for this device.
+fn doctor_command(args: &RegisterArgs) -> String {
+    let mut cmd = String::from("dps-cli doctor");
+    if let Some(c) = &args.cert {
+        cmd.push_str(&format!(" --cert {}", c.display()));
+    }
+    for c in &args.chain {
+        cmd.push_str(&format!(" --chain {}", c.display()));
+    }
+    if let Some(k) = &args.key {
+        cmd.push_str(&format!(" --key {}", k.display()));
+    }
+    match &args.emulator {
+        Some(Some(dir)) => cmd.push_str(&format!(" --emulator {}", dir.display())),
+        Some(None) => cmd.push_str(" --emulator"),
+        None => cmd.push_str(" --connection-string \"$DPS_CONNECTION_STRING\""),
+    }
+    cmd
+}
+
+/// Prints the assignment: a table, or the `DeviceRegistrationResult` as JSON.
+pub fn print_result(r: &DeviceRegistrationResult, format: OutputFormat) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let group = r
+        .x509
+        .as_ref()
+        .and_then(|x| x.enrollment_group_id.clone())
+        .or_else(|| {
+            r.symmetric_key
+                .as_ref()
+                .and_then(|s| s.enrollment_group_id.clone())
+        });
+    let dash = || "-".to_owned();
+    let rows = [
+        ("registration id", r.registration_id.clone()),
+        ("status", r.status.to_string()),
+        ("assigned hub", r.assigned_hub.clone().unwrap_or_else(dash)),
+        ("device id", r.device_id.clone().unwrap_or_else(dash)),
+        (
+            "substatus",
+            r.substatus.as_ref().map_or_else(dash, ToString::to_string),
+        ),
+        (
+            "enrollment group",
+            group.unwrap_or_else(|| "- (individual enrollment)".to_owned()),
+        ),
+    ];
+    for (k, v) in rows {
+        println!("{k:<17}{v}");
+    }
+    if let Some(p) = &r.payload {
+        println!("{:<17}{p}", "payload");
+    }
+    Ok(())
+}

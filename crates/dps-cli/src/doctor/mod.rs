@@ -1,0 +1,346 @@
+//! `dps-cli doctor`: predicts, before a device ships, every refusal DPS would give its X.509
+//! certificate: CN rules, chain order and completeness, validity windows, key usage, the key,
+//! which enrollment would match, and whether the enrolled CA is verified. Prints a checklist
+//! with the fix for each failure and exits 1 when any check fails.
+
+pub(crate) mod cert;
+mod checks;
+mod enrollment;
+mod service;
+
+use crate::emulator::EmulatorInfo;
+use crate::output::OutputFormat;
+use anyhow::Context;
+use cert::{Cert, read_all, read_key};
+use checks::{GroupCandidate, GroupCert, Inputs, Known};
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The options of `doctor`.
+#[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("service")
+        .multiple(true)
+        .args(["connection_string", "emulator"])
+))]
+pub struct DoctorArgs {
+    /// The device certificate (PEM or DER): the leaf, or the leaf followed by the intermediates
+    /// the device sends.
+    #[arg(long, value_name = "CERT.pem")]
+    pub cert: PathBuf,
+    /// More certificates the device sends after those in --cert (repeatable).
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub chain: Vec<PathBuf>,
+    /// The device's private key, to check that it belongs to the certificate.
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: Option<PathBuf>,
+    /// Password of an encrypted --key.
+    #[arg(long, requires = "key")]
+    pub key_password: Option<String>,
+    /// The certificate of the enrollment group the device should join (its first certificate
+    /// counts).
+    #[arg(long, value_name = "CA.pem", conflicts_with = "group_id")]
+    pub group_cert: Option<PathBuf>,
+    /// The enrollment group the device should join, read from the service (needs
+    /// --connection-string or --emulator). Without it and without --group-cert, every group of
+    /// the service is considered, as the service does.
+    #[arg(long, value_name = "ID", requires = "service")]
+    pub group_id: Option<String>,
+    /// A CA certificate verified on the DPS (repeatable; every certificate in each file counts).
+    #[arg(long = "verified-ca", value_name = "CA.pem")]
+    pub verified_ca: Vec<PathBuf>,
+    /// The registration id the device will use [default: the certificate's CN].
+    #[arg(long, value_name = "ID")]
+    pub registration_id: Option<String>,
+    /// Service connection string, to read the enrollment groups, the individual enrollment and
+    /// (on the emulator) the CA certificates.
+    #[arg(long, env = "DPS_CONNECTION_STRING", hide_env_values = true)]
+    pub connection_string: Option<String>,
+    /// Read the service from a running emulator's DATA_DIR/emulator.json [DATA_DIR default: the
+    /// emulator's per-user data folder].
+    #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
+    pub emulator: Option<Option<PathBuf>>,
+    /// Also trust this CA (PEM) for the service's TLS certificate.
+    #[arg(long, value_name = "PEM", env = "DPS_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The service will be happy.
+    Ok,
+    /// Legal, but likely to cause trouble.
+    Warn,
+    /// The service would refuse the device.
+    Fail,
+}
+
+/// One line of the checklist. JSON: `{"check", "status", "detail", "fix"}` (`fix` is null
+/// unless the check failed or warned).
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Which rule: `leaf`, `common-name`, `registration-id`, `leaf-not-ca`, `leaf-eku`,
+    /// `key`, `validity`, `chain-order`, `chain-complete`, `enrollment`, `group-status`,
+    /// `verified-ca`, `path`, ...
+    pub check: String,
+    /// The outcome.
+    pub status: Status,
+    /// What was found, naming the certificate concerned.
+    pub detail: String,
+    /// What to do about it.
+    pub fix: Option<String>,
+}
+
+/// The doctor found problems: the checklist says which.
+#[derive(Debug)]
+pub struct ChecksFailed {
+    /// Failed checks.
+    pub failed: usize,
+    /// All checks.
+    pub total: usize,
+}
+
+impl fmt::Display for ChecksFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} checks failed: the service would refuse this device",
+            self.failed, self.total
+        )
+    }
+}
+
+impl std::error::Error for ChecksFailed {}
+
+/// Runs the checks, prints the checklist, and fails with [`ChecksFailed`] if any check failed.
+pub fn run(args: &DoctorArgs, format: OutputFormat) -> anyhow::Result<()> {
+    let checks = diagnose(args)?;
+    print(&checks, format)?;
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if failed > 0 {
+        return Err(ChecksFailed {
+            failed,
+            total: checks.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Runs every check and returns the checklist. Errors are reserved for what stops the checks
+/// (unreadable files, an unreachable service).
+pub fn diagnose(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
+    let mut files: Vec<&Path> = vec![&args.cert];
+    files.extend(args.chain.iter().map(PathBuf::as_path));
+    let presented = read_all(&files)?;
+    let parsed: Vec<Cert> = presented
+        .iter()
+        .filter_map(|d| Cert::parse(d).ok())
+        .collect();
+    let key = args.key.as_ref().map(|k| {
+        let loaded = read_key(k, args.key_password.as_deref()).map_err(|e| format!("{e:#}"));
+        (k.clone(), loaded)
+    });
+
+    let mut known: Vec<Cert> = parsed.clone();
+    let mut verified: Option<Vec<Known>> = None;
+    for f in &args.verified_ca {
+        for der in dps_certgen::read_certs(f)? {
+            let cert = Cert::parse(&der).map_err(|e| {
+                anyhow::anyhow!("{}: a certificate cannot be parsed: {e}", f.display())
+            })?;
+            known.push(cert.clone());
+            verified.get_or_insert_with(Vec::new).push(Known {
+                source: f.display().to_string(),
+                name: None,
+                cert,
+            });
+        }
+    }
+    let mut groups: Option<Vec<GroupCandidate>> = None;
+    if let Some(f) = &args.group_cert {
+        let der = dps_certgen::read_certs(f)?
+            .into_iter()
+            .next()
+            .with_context(|| format!("{} holds no certificate", f.display()))?;
+        let cert = Cert::parse(&der).map_err(|e| {
+            anyhow::anyhow!("{}: the certificate cannot be parsed: {e}", f.display())
+        })?;
+        known.push(cert.clone());
+        groups = Some(vec![GroupCandidate {
+            label: format!("the group certificate {}", f.display()),
+            group_id: None,
+            enabled: true,
+            cert: GroupCert::Known(cert),
+        }]);
+    }
+
+    let registration_id = args
+        .registration_id
+        .clone()
+        .or_else(|| parsed.first().and_then(|c| c.common_name.clone()));
+    let mut individual = None;
+    let mut unverified = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(svc) = service(args)? {
+        let fetched = crate::runtime()?
+            .block_on(service::fetch(
+                &svc,
+                if groups.is_some() {
+                    service::Groups::None
+                } else if let Some(id) = &args.group_id {
+                    service::Groups::One(id)
+                } else {
+                    service::Groups::All
+                },
+                registration_id.as_deref(),
+                &known,
+            ))
+            .map_err(unreachable_hint)?;
+        if groups.is_none() {
+            groups = Some(fetched.groups);
+        }
+        if let Some(list) = fetched.verified {
+            verified.get_or_insert_with(Vec::new).extend(list);
+        }
+        unverified = fetched.unverified;
+        individual = fetched.individual;
+        notes = fetched.notes;
+    }
+
+    Ok(checks::run(&Inputs {
+        cert_path: args.cert.clone(),
+        presented,
+        key,
+        registration_id: args.registration_id.clone(),
+        groups,
+        verified,
+        unverified,
+        individual,
+        notes,
+        now: time::OffsetDateTime::now_utc(),
+    }))
+}
+
+/// Adds what to do when the service cannot be reached at all.
+fn unreachable_hint(e: anyhow::Error) -> anyhow::Error {
+    let transport = e
+        .downcast_ref::<dps_service_client::Error>()
+        .is_some_and(|s| s.kind() == dps_service_client::ErrorKind::Transport);
+    if transport {
+        crate::Hint::error(
+            format!("{e:#}"),
+            "is the service running? Start a local one with `dps-cli emulator start`, or check \
+             --connection-string / --emulator (and --ca-file for a custom CA)",
+        )
+    } else {
+        e
+    }
+}
+
+/// The service to ask, if any.
+fn service(args: &DoctorArgs) -> anyhow::Result<Option<service::Service>> {
+    let mut trusted = Vec::new();
+    if let Some(f) = &args.ca_file {
+        trusted
+            .push(std::fs::read(f).with_context(|| format!("reading --ca-file {}", f.display()))?);
+    }
+    if let Some(dir) = &args.emulator {
+        let info = EmulatorInfo::load(dir.as_deref())?;
+        trusted.push(info.ca_pem()?);
+        return Ok(Some(service::Service {
+            connection_string: args
+                .connection_string
+                .clone()
+                .unwrap_or_else(|| info.service_connection_string.clone()),
+            trust_only_custom_ca: args.ca_file.is_none(),
+            trusted_ca_pem: trusted,
+            list_certificates: true,
+        }));
+    }
+    let Some(cs) = &args.connection_string else {
+        return Ok(None);
+    };
+    Ok(Some(service::Service {
+        connection_string: cs.clone(),
+        trusted_ca_pem: trusted,
+        trust_only_custom_ca: false,
+        list_certificates: is_local(cs),
+    }))
+}
+
+/// Whether a connection string names a local host (an emulator), whose CA certificates can
+/// be listed with the connection string itself.
+fn is_local(connection_string: &str) -> bool {
+    let host = connection_string
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("HostName"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host.as_str(), |(h, _)| h);
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]") || name.ends_with(".localhost")
+}
+
+/// Prints the checklist.
+pub fn print(checks: &[Check], format: OutputFormat) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        // Straight from the structs, so each object keeps the documented key order.
+        println!("{}", serde_json::to_string_pretty(checks)?);
+        return Ok(());
+    }
+    for c in checks {
+        let tag = match c.status {
+            Status::Ok => "[ok]  ",
+            Status::Warn => "[warn]",
+            Status::Fail => "[FAIL]",
+        };
+        println!("{tag} {:<16} {}", c.check, c.detail);
+        if c.status != Status::Ok
+            && let Some(fix) = &c.fix
+        {
+            println!("       {:<16} fix: {fix}", "");
+        }
+    }
+    let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    println!(
+        "{} checks: {} ok, {} warning(s), {} failed",
+        checks.len(),
+        count(Status::Ok),
+        count(Status::Warn),
+        count(Status::Fail)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_connection_strings() {
+        for (cs, local) in [
+            (
+                "HostName=localhost:8443;SharedAccessKeyName=a;SharedAccessKey=b",
+                true,
+            ),
+            (
+                "HostName=127.0.0.1:1;SharedAccessKeyName=a;SharedAccessKey=b",
+                true,
+            ),
+            (
+                "HostName=x.azure-devices-provisioning.net;SharedAccessKeyName=a;SharedAccessKey=b",
+                false,
+            ),
+            ("nonsense", false),
+        ] {
+            assert_eq!(is_local(cs), local, "{cs}");
+        }
+    }
+}
