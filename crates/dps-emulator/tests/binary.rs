@@ -1,0 +1,98 @@
+//! The `dps-emulator` binary as a user runs it: emulator.json with the bound port, a write
+//! that survives `kill -9`, a clean exit on SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+use dps_service_client::{ClientOptions, ProvisioningServiceClient};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn start(dir: &Path) -> (Child, serde_json::Value) {
+    let _ = std::fs::remove_file(dir.join("emulator.json"));
+    let child = Command::new(env!("CARGO_BIN_EXE_dps-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("emulator starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join("emulator.json"))
+            && let Ok(info) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            return (child, info);
+        }
+        assert!(Instant::now() < deadline, "emulator.json did not appear");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn client(info: &serde_json::Value) -> ProvisioningServiceClient {
+    let ca = std::fs::read(info["caCertificatePath"].as_str().unwrap()).unwrap();
+    let options = ClientOptions {
+        trusted_ca_pem: vec![ca],
+        trust_only_custom_ca: true,
+        ..ClientOptions::default()
+    };
+    ProvisioningServiceClient::from_connection_string(
+        info["serviceConnectionString"].as_str().unwrap(),
+        Some(options),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_write_acknowledged_before_kill_9_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (mut child, info) = start(dir.path());
+    assert_ne!(info["port"], 0, "emulator.json has the bound port");
+    let key = "c3ltbWV0cmljLWtleS1vZi10aGUta2lsbC05LXRlc3Q=";
+    let written = rt
+        .block_on(client(&info).create_or_update_enrollment(
+            &dps_service_client::models::IndividualEnrollment::symmetric_key(
+                "survivor",
+                Some(dps_service_client::models::SymmetricKeyAttestation::new(
+                    key, key,
+                )),
+            ),
+            None,
+        ))
+        .unwrap();
+    child.kill().unwrap(); // SIGKILL on unix
+    child.wait().unwrap();
+
+    let (mut child, info) = start(dir.path());
+    let back = rt
+        .block_on(client(&info).get_enrollment("survivor"))
+        .unwrap();
+    assert_eq!(back.etag, written.etag);
+
+    #[cfg(unix)]
+    {
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(code) = child.try_wait().unwrap() {
+                assert!(
+                    code.success(),
+                    "SIGTERM ends the emulator cleanly: {code:?}"
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "the emulator ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    #[cfg(not(unix))]
+    child.kill().unwrap();
+}
