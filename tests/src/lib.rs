@@ -44,14 +44,20 @@ impl TestEmulator {
 
     /// A service client with the owner policy.
     pub fn client(&self) -> ProvisioningServiceClient {
-        ProvisioningServiceClient::from_connection_string(&self.emulator.service_connection_string(), Some(self.options()))
-            .expect("client")
+        ProvisioningServiceClient::from_connection_string(
+            &self.emulator.service_connection_string(),
+            Some(self.options()),
+        )
+        .expect("client")
     }
 
     /// A service client with the read-only policy.
     pub fn read_only_client(&self) -> ProvisioningServiceClient {
-        ProvisioningServiceClient::from_connection_string(&self.emulator.read_only_connection_string(), Some(self.options()))
-            .expect("client")
+        ProvisioningServiceClient::from_connection_string(
+            &self.emulator.read_only_connection_string(),
+            Some(self.options()),
+        )
+        .expect("client")
     }
 }
 

@@ -16,9 +16,15 @@ fn sdk_round_trips_a_group() {
             })
             .expect("chain");
         let pem = std::fs::read(certs.cert_path(dps_certgen::INTERMEDIATE_PREFIX)).expect("pem");
-        let g = client.create_x509_enrollment_group("smoke", &pem, None).await.expect("created");
+        let g = client
+            .create_x509_enrollment_group("smoke", &pem, None)
+            .await
+            .expect("created");
         assert!(g.etag.is_some());
-        let back = client.get_enrollment_group("SMOKE").await.expect("case-insensitive get");
+        let back = client
+            .get_enrollment_group("SMOKE")
+            .await
+            .expect("case-insensitive get");
         assert_eq!(back.etag, g.etag);
     });
 }
