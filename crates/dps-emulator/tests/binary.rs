@@ -8,9 +8,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+// The child is returned to the caller, which kills and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start(dir: &Path) -> (Child, serde_json::Value) {
     let _ = std::fs::remove_file(dir.join("emulator.json"));
-    let child = Command::new(env!("CARGO_BIN_EXE_dps-emulator"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dps-emulator"))
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::null())
@@ -24,7 +26,11 @@ fn start(dir: &Path) -> (Child, serde_json::Value) {
         {
             return (child, info);
         }
-        assert!(Instant::now() < deadline, "emulator.json did not appear");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("emulator.json did not appear");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
