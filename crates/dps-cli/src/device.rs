@@ -2,8 +2,8 @@
 //! mutual TLS, or a symmetric key) against Azure DPS or the emulator, and print its assignment.
 
 use crate::Hint;
+use crate::context::{self, GlobalArgs};
 use crate::doctor::cert::{Cert, read_all, read_key};
-use crate::emulator::EmulatorInfo;
 use crate::output::OutputFormat;
 use anyhow::Context;
 use dps_device_client::{
@@ -38,8 +38,8 @@ pub enum DeviceCommand {
         .args(["cert", "symmetric_key", "group_key"])
 ))]
 pub struct RegisterArgs {
-    /// The DPS ID scope (0ne...); with --emulator, the emulator's.
-    #[arg(long, required_unless_present = "emulator")]
+    /// The DPS ID scope (0ne...) [default with --emulator: the emulator's].
+    #[arg(long)]
     pub id_scope: Option<String>,
     /// The registration id [default: the device certificate's common name].
     #[arg(long, value_name = "ID")]
@@ -66,16 +66,9 @@ pub struct RegisterArgs {
     /// emulator's].
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Also trust this CA (PEM) for the endpoint's TLS certificate.
-    #[arg(long, value_name = "PEM", env = "DPS_CA_FILE")]
-    pub ca_file: Option<PathBuf>,
     /// A custom JSON payload for the allocation webhook.
     #[arg(long, value_name = "JSON")]
     pub payload: Option<String>,
-    /// Register with a running emulator: endpoint, ID scope and CA from DATA_DIR/emulator.json
-    /// [DATA_DIR default: the emulator's per-user data folder].
-    #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
-    pub emulator: Option<Option<PathBuf>>,
     /// HTTP(S) proxy URL.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
@@ -85,37 +78,35 @@ pub struct RegisterArgs {
 }
 
 /// Runs a device command.
-pub fn run(cmd: DeviceCommand, format: OutputFormat) -> anyhow::Result<()> {
+pub fn run(cmd: DeviceCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
         DeviceCommand::Register(args) => {
-            let result = register(&args)?;
-            print_result(&result, format)
+            let result = register(&args, global)?;
+            print_result(&result, global.output)
         }
     }
 }
 
 /// Registers the device `args` describe and returns the assignment. A refusal is an error
 /// carrying the service's code, with a [`Hint`] for the common ones.
-pub fn register(args: &RegisterArgs) -> anyhow::Result<DeviceRegistrationResult> {
-    let emulator = args
-        .emulator
-        .as_ref()
-        .map(|dir| EmulatorInfo::load(dir.as_deref()))
-        .transpose()?;
-    let mut options = DeviceClientOptions {
+pub fn register(
+    args: &RegisterArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<DeviceRegistrationResult> {
+    if args.id_scope.is_none() && global.emulator.is_none() {
+        return Err(crate::Usage::error(
+            "--id-scope is required (or --emulator, to use the emulator's)",
+        ));
+    }
+    let target = context::resolve(global)?;
+    let emulator = target.emulator;
+    let options = DeviceClientOptions {
         total_timeout: Duration::from_secs(args.timeout.max(1)),
         proxy: args.proxy.clone(),
+        trusted_ca_pem: target.trusted_ca_pem,
+        trust_only_custom_ca: target.trust_only_custom_ca,
         ..DeviceClientOptions::default()
     };
-    if let Some(f) = &args.ca_file {
-        options
-            .trusted_ca_pem
-            .push(std::fs::read(f).with_context(|| format!("reading --ca-file {}", f.display()))?);
-    }
-    if let Some(info) = &emulator {
-        options.trusted_ca_pem.push(info.ca_pem()?);
-        options.trust_only_custom_ca = args.ca_file.is_none();
-    }
     let endpoint = args
         .endpoint
         .clone()
@@ -137,7 +128,7 @@ pub fn register(args: &RegisterArgs) -> anyhow::Result<DeviceRegistrationResult>
     let client =
         ProvisioningDeviceClient::new(&endpoint, &id_scope, &registration_id, auth, Some(options))?;
     let outcome = crate::runtime()?.block_on(client.register(payload));
-    outcome.map_err(|e| refusal(&e, args, &registration_id, &endpoint))
+    outcome.map_err(|e| refusal(&e, args, global, &registration_id, &endpoint))
 }
 
 /// The attestation and the registration id.
@@ -210,6 +201,7 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
 fn refusal(
     e: &dps_device_client::Error,
     args: &RegisterArgs,
+    global: &GlobalArgs,
     registration_id: &str,
     endpoint: &str,
 ) -> anyhow::Error {
@@ -222,7 +214,7 @@ fn refusal(
     let hint = match (e.kind(), e.error_code()) {
         (_, Some(401_002)) | (ErrorKind::Unauthorized, _) if x509 => Some(format!(
             "the service refused the certificate chain; `{}` explains why before the device ships",
-            doctor_command(args)
+            doctor_command(args, global)
         )),
         (_, Some(401_002)) | (ErrorKind::Unauthorized, _) => Some(
             "check the key: --symmetric-key takes the individual enrollment's primary or secondary \
@@ -266,7 +258,7 @@ fn status_word(e: &dps_device_client::Error) -> &'static str {
 }
 
 /// The `dps-cli doctor` command line for this device.
-fn doctor_command(args: &RegisterArgs) -> String {
+fn doctor_command(args: &RegisterArgs, global: &GlobalArgs) -> String {
     let mut cmd = String::from("dps-cli doctor");
     if let Some(c) = &args.cert {
         cmd.push_str(&format!(" --cert {}", c.display()));
@@ -277,9 +269,8 @@ fn doctor_command(args: &RegisterArgs) -> String {
     if let Some(k) = &args.key {
         cmd.push_str(&format!(" --key {}", k.display()));
     }
-    match &args.emulator {
-        Some(Some(dir)) => cmd.push_str(&format!(" --emulator {}", dir.display())),
-        Some(None) => cmd.push_str(" --emulator"),
+    match global.emulator_flag() {
+        Some(flag) => cmd.push_str(&format!(" {flag}")),
         None => cmd.push_str(" --connection-string \"$DPS_CONNECTION_STRING\""),
     }
     cmd

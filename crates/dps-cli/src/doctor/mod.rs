@@ -8,7 +8,7 @@ mod checks;
 mod enrollment;
 mod service;
 
-use crate::emulator::EmulatorInfo;
+use crate::context::GlobalArgs;
 use crate::output::OutputFormat;
 use anyhow::Context;
 use cert::{Cert, read_all, read_key};
@@ -19,11 +19,6 @@ use std::path::{Path, PathBuf};
 
 /// The options of `doctor`.
 #[derive(Debug, clap::Args)]
-#[command(group(
-    clap::ArgGroup::new("service")
-        .multiple(true)
-        .args(["connection_string", "emulator"])
-))]
 pub struct DoctorArgs {
     /// The device certificate (PEM or DER): the leaf, or the leaf followed by the intermediates
     /// the device sends.
@@ -45,7 +40,7 @@ pub struct DoctorArgs {
     /// The enrollment group the device should join, read from the service (needs
     /// --connection-string or --emulator). Without it and without --group-cert, every group of
     /// the service is considered, as the service does.
-    #[arg(long, value_name = "ID", requires = "service")]
+    #[arg(long, value_name = "ID")]
     pub group_id: Option<String>,
     /// A CA certificate verified on the DPS (repeatable; every certificate in each file counts).
     #[arg(long = "verified-ca", value_name = "CA.pem")]
@@ -53,17 +48,6 @@ pub struct DoctorArgs {
     /// The registration id the device will use [default: the certificate's CN].
     #[arg(long, value_name = "ID")]
     pub registration_id: Option<String>,
-    /// Service connection string, to read the enrollment groups, the individual enrollment and
-    /// (on the emulator) the CA certificates.
-    #[arg(long, env = "DPS_CONNECTION_STRING", hide_env_values = true)]
-    pub connection_string: Option<String>,
-    /// Read the service from a running emulator's DATA_DIR/emulator.json [DATA_DIR default: the
-    /// emulator's per-user data folder].
-    #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
-    pub emulator: Option<Option<PathBuf>>,
-    /// Also trust this CA (PEM) for the service's TLS certificate.
-    #[arg(long, value_name = "PEM", env = "DPS_CA_FILE")]
-    pub ca_file: Option<PathBuf>,
 }
 
 /// How a check came out.
@@ -116,9 +100,11 @@ impl fmt::Display for ChecksFailed {
 impl std::error::Error for ChecksFailed {}
 
 /// Runs the checks, prints the checklist, and fails with [`ChecksFailed`] if any check failed.
-pub fn run(args: &DoctorArgs, format: OutputFormat) -> anyhow::Result<()> {
-    let checks = diagnose(args)?;
-    print(&checks, format)?;
+/// The service (to read groups, the enrollment and the CAs from) comes from the global
+/// `--connection-string` or `--emulator`.
+pub fn run(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let checks = diagnose(args, global)?;
+    print(&checks, global.output)?;
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if failed > 0 {
         return Err(ChecksFailed {
@@ -132,7 +118,12 @@ pub fn run(args: &DoctorArgs, format: OutputFormat) -> anyhow::Result<()> {
 
 /// Runs every check and returns the checklist. Errors are reserved for what stops the checks
 /// (unreadable files, an unreachable service).
-pub fn diagnose(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
+pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Check>> {
+    if args.group_id.is_some() && global.connection_string.is_none() && global.emulator.is_none() {
+        return Err(crate::Usage::error(
+            "--group-id reads the group from the service: add --connection-string or --emulator",
+        ));
+    }
     let mut files: Vec<&Path> = vec![&args.cert];
     files.extend(args.chain.iter().map(PathBuf::as_path));
     let presented = read_all(&files)?;
@@ -185,7 +176,7 @@ pub fn diagnose(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
     let mut individual = None;
     let mut unverified = Vec::new();
     let mut notes = Vec::new();
-    if let Some(svc) = service(args)? {
+    if let Some(svc) = service(global)? {
         let fetched = crate::runtime()?
             .block_on(service::fetch(
                 &svc,
@@ -199,7 +190,7 @@ pub fn diagnose(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
                 registration_id.as_deref(),
                 &known,
             ))
-            .map_err(unreachable_hint)?;
+            .map_err(crate::context::unreachable_hint)?;
         if groups.is_none() {
             groups = Some(fetched.groups);
         }
@@ -225,50 +216,17 @@ pub fn diagnose(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
     }))
 }
 
-/// Adds what to do when the service cannot be reached at all.
-fn unreachable_hint(e: anyhow::Error) -> anyhow::Error {
-    let transport = e
-        .downcast_ref::<dps_service_client::Error>()
-        .is_some_and(|s| s.kind() == dps_service_client::ErrorKind::Transport);
-    if transport {
-        crate::Hint::error(
-            format!("{e:#}"),
-            "is the service running? Start a local one with `dps-cli emulator start`, or check \
-             --connection-string / --emulator (and --ca-file for a custom CA)",
-        )
-    } else {
-        e
-    }
-}
-
 /// The service to ask, if any.
-fn service(args: &DoctorArgs) -> anyhow::Result<Option<service::Service>> {
-    let mut trusted = Vec::new();
-    if let Some(f) = &args.ca_file {
-        trusted
-            .push(std::fs::read(f).with_context(|| format!("reading --ca-file {}", f.display()))?);
-    }
-    if let Some(dir) = &args.emulator {
-        let info = EmulatorInfo::load(dir.as_deref())?;
-        trusted.push(info.ca_pem()?);
-        return Ok(Some(service::Service {
-            connection_string: args
-                .connection_string
-                .clone()
-                .unwrap_or_else(|| info.service_connection_string.clone()),
-            trust_only_custom_ca: args.ca_file.is_none(),
-            trusted_ca_pem: trusted,
-            list_certificates: true,
-        }));
-    }
-    let Some(cs) = &args.connection_string else {
+fn service(global: &GlobalArgs) -> anyhow::Result<Option<service::Service>> {
+    let target = crate::context::resolve(global)?;
+    let Some(cs) = target.connection_string.clone() else {
         return Ok(None);
     };
     Ok(Some(service::Service {
-        connection_string: cs.clone(),
-        trusted_ca_pem: trusted,
-        trust_only_custom_ca: false,
-        list_certificates: is_local(cs),
+        list_certificates: target.emulator.is_some() || is_local(&cs),
+        connection_string: cs,
+        trusted_ca_pem: target.trusted_ca_pem,
+        trust_only_custom_ca: target.trust_only_custom_ca,
     }))
 }
 

@@ -1,0 +1,150 @@
+//! The `dps-cli` command line: [`Cli`], the command tree ([`command`]) and [`run`].
+
+use crate::certificates::CertificateArgs;
+use crate::certs::CertsCommand;
+use crate::context::GlobalArgs;
+use crate::device::DeviceCommand;
+use crate::doctor::DoctorArgs;
+use crate::emulator::EmulatorCommand;
+use crate::enrollments::EnrollmentCommand;
+use crate::groups::GroupCommand;
+use crate::registrations::RegistrationCommand;
+use clap::{CommandFactory, FromArgMatches};
+
+const AFTER_HELP: &str = "\
+Examples:
+  dps-cli certs create-root-and-intermediate --out certs
+  dps-cli --emulator certificate prove --name azure-iot-test-only-root --ca-cert certs/certs/azure-iot-test-only.root.ca.cert.pem --ca-key certs/private/azure-iot-test-only.root.ca.key.pem
+  dps-cli --emulator enrollment-group create --group-id my-group --certificate certs/certs/azure-iot-test-only.intermediate.cert.pem
+
+The service: --connection-string (or DPS_CONNECTION_STRING) for a DPS in Azure, --emulator for a
+local one (`dps-cli emulator start`). --output json prints one stable JSON document per command
+(shapes in crates/dps-cli/JSON.md); errors go to stderr.
+
+Exit codes: 0 success, 1 the operation failed, 2 usage error.";
+
+const DOCTOR_LONG_ABOUT: &str = "\
+Check a device certificate against every rule DPS applies, before the device ships
+
+Prints a checklist ([ok] / [warn] / [FAIL], each failure with its fix) and exits 1 if the
+service would refuse the device.
+
+Examples:
+  dps-cli doctor --cert certs/certs/dev1-full-chain.cert.pem --key certs/private/dev1.key.pem \\
+      --group-cert certs/certs/azure-iot-test-only.intermediate.cert.pem \\
+      --verified-ca certs/certs/azure-iot-test-only.root.ca.cert.pem
+  dps-cli doctor --cert dev1-full-chain.cert.pem --emulator --group-id my-group";
+
+/// Enroll X.509 devices in Azure IoT Hub DPS, and prove offline that they provision.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "dps-cli",
+    version,
+    about,
+    long_about = None,
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Test CA chains, verification, device and edge certificates (certGen.sh's operations).
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// Enrollment groups: every device whose chain reaches a CA, or that holds a group-derived key.
+    #[command(subcommand)]
+    EnrollmentGroup(GroupCommand),
+    /// Individual enrollments (X.509, symmetric key, TPM), one by one or in bulk.
+    #[command(subcommand)]
+    Enrollment(EnrollmentCommand),
+    /// Device registration states: show, list by group, delete.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
+    /// CA certificates of the DPS and proof of possession (`prove` does it all).
+    Certificate(CertificateArgs),
+    /// Register a device as it will in the field (X.509 or symmetric key) and show its hub.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// `dps-cli doctor`: check a device certificate before the device ships.
+    #[command(
+        about = "Check a device certificate against every rule DPS applies, before the device ships",
+        long_about = DOCTOR_LONG_ABOUT
+    )]
+    Doctor(DoctorArgs),
+    /// Run the local DPS emulator.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:
+  dps-cli completions bash > ~/.local/share/bash-completion/completions/dps-cli
+  dps-cli completions zsh > \"${fpath[1]}/_dps-cli\"
+  dps-cli completions fish > ~/.config/fish/completions/dps-cli.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The command tree: the derived one, with subcommand names taking precedence over the
+/// optional value of `--emulator` at every level (`dps-cli --emulator enrollment-group list`).
+pub fn command() -> clap::Command {
+    fn precedence(cmd: clap::Command) -> clap::Command {
+        cmd.subcommand_precedence_over_arg(true)
+            .mut_subcommands(precedence)
+    }
+    precedence(Cli::command())
+}
+
+/// Parses the process's arguments; usage errors exit 2, `--help` and `--version` 0.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Certs(cmd) => crate::certs::run(cmd, global.output),
+        Command::EnrollmentGroup(cmd) => crate::groups::run(cmd, &global),
+        Command::Enrollment(cmd) => crate::enrollments::run(cmd, &global),
+        Command::Registration(cmd) => crate::registrations::run(cmd, &global),
+        Command::Certificate(args) => crate::certificates::run(args, &global),
+        Command::Device(cmd) => crate::device::run(cmd, &global),
+        Command::Doctor(args) => crate::doctor::run(&args, &global),
+        Command::Emulator(cmd) => crate::emulator::run(cmd, global.output),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "dps-cli", &mut script);
+            crate::output::print_text(&String::from_utf8_lossy(&script))
+        }
+    }
+}
+
+/// Sends the dps crates' `tracing` output (one line per service request, with its status and
+/// attempts) to stderr at debug level; `RUST_LOG` overrides the filter.
+pub fn init_tracing(verbose: bool) {
+    if !verbose {
+        return;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "dps_service_client=debug,dps_device_client=debug,dps_protocol=debug,dps_cli=debug",
+        )
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .try_init();
+}
