@@ -128,7 +128,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         emulator_dir.display()
     );
     println!(
-        "Look at it with the SDK or (once the CLI has it) `dps-cli --emulator enrollment-group list`;"
+        "Look at it: `dps-cli emulator start --data-dir {0}`, then in another shell \
+         `dps-cli --emulator {0} enrollment-group list`;",
+        emulator_dir.display()
     );
     println!("run again to reuse the chain and the state, or with --fresh to start over.");
     eprintln!("{NOT_FOR_PRODUCTION}");
@@ -151,6 +153,7 @@ async fn flow(
     algorithm: KeyAlgorithm,
 ) -> anyhow::Result<()> {
     let out = args.out.display();
+    let emu = emulator_dir_arg(args);
     let options = ClientOptions {
         trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
         trust_only_custom_ca: true,
@@ -177,7 +180,7 @@ async fn flow(
         verified.properties.thumbprint.as_deref().unwrap_or("?")
     );
     equivalent(&format!(
-        "dps-cli certificate prove --name {CA_NAME} --ca-cert {out}/certs/{ROOT_PREFIX}.cert.pem --ca-key {out}/private/{ROOT_PREFIX}.key.pem"
+        "dps-cli --emulator {emu} certificate prove --name {CA_NAME} --ca-cert {out}/certs/{ROOT_PREFIX}.cert.pem --ca-key {out}/private/{ROOT_PREFIX}.key.pem"
     ));
 
     step(
@@ -195,7 +198,7 @@ async fn flow(
         group.etag.as_deref().unwrap_or("?")
     );
     equivalent(&format!(
-        "dps-cli enrollment-group create --group-id {} --certificate {out}/certs/{INTERMEDIATE_PREFIX}.cert.pem",
+        "dps-cli --emulator {emu} enrollment-group create --group-id {} --certificate {out}/certs/{INTERMEDIATE_PREFIX}.cert.pem",
         args.group
     ));
 
@@ -266,7 +269,7 @@ async fn flow(
             .unwrap_or_default()
     );
     equivalent(&format!(
-        "dps-cli device register --emulator {} --cert {} --key {}",
+        "dps-cli --emulator {} device register --cert {} --key {}",
         emulator_dir_arg(args),
         chain_path.display(),
         device.key_path.display()
@@ -292,7 +295,7 @@ async fn flow(
         "the device's registration is missing from the group"
     );
     equivalent(&format!(
-        "dps-cli enrollment-group registrations --group-id {}",
+        "dps-cli --emulator {emu} enrollment-group registrations --group-id {}",
         args.group
     ));
     Ok(())
