@@ -70,7 +70,16 @@ impl From<serde_json::Error> for StoreError {
 /// The store.
 #[derive(Debug)]
 pub(crate) struct Store {
-    conn: Mutex<Connection>,
+    inner: Mutex<Inner>,
+}
+
+/// The connection and what is cached about its contents, under one lock.
+#[derive(Debug)]
+struct Inner {
+    conn: Connection,
+    /// Record counts per kind, read once and kept up to date by the writes, so quota checks
+    /// do not scan the table on every insert.
+    counts: std::collections::HashMap<Kind, u64>,
 }
 
 const SCHEMA: &str = "
@@ -105,7 +114,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            inner: Mutex::new(Inner {
+                conn,
+                counts: std::collections::HashMap::new(),
+            }),
         })
     }
 
@@ -113,11 +125,18 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self
-            .conn
+        self.with_inner(|inner| f(&mut inner.conn))
+    }
+
+    fn with_inner<T>(
+        &self,
+        f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut inner = self
+            .inner
             .lock()
             .map_err(|_| StoreError("connection lock poisoned".into()))?;
-        f(&mut conn)
+        f(&mut inner)
     }
 
     /// Reads one record.
@@ -133,27 +152,31 @@ impl Store {
         record: &Record,
         check: impl FnOnce(Option<&Record>) -> Result<(), E>,
     ) -> Result<Result<(), E>, StoreError> {
-        self.with(|c| {
-            let tx = c.transaction()?;
+        self.with_inner(|inner| {
+            let tx = inner.conn.transaction()?;
             let current = get_in(&tx, kind, &record.id)?;
             if let Err(e) = check(current.as_ref()) {
                 return Ok(Err(e));
             }
+            let inserted = current.is_none();
             // Keep the id's original spelling from the first write.
             let id = current.map_or_else(|| record.id.clone(), |r| r.id);
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO records (kind, id_lower, id, parent, etag, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (kind, id_lower) DO UPDATE SET parent = excluded.parent, etag = excluded.etag, body = excluded.body",
-                params![
+            )?
+            .execute(params![
                     kind.tag(),
                     record.id.to_lowercase(),
                     id,
                     record.parent.as_deref().map(str::to_lowercase),
                     record.etag,
                     serde_json::to_string(&record.body)?
-                ],
-            )?;
+                ])?;
             tx.commit()?;
+            if inserted && let Some(n) = inner.counts.get_mut(&kind) {
+                *n += 1;
+            }
             Ok(Ok(()))
         })
     }
@@ -165,19 +188,20 @@ impl Store {
         id: &str,
         check: impl FnOnce(&Record) -> Result<(), E>,
     ) -> Result<Result<bool, E>, StoreError> {
-        self.with(|c| {
-            let tx = c.transaction()?;
+        self.with_inner(|inner| {
+            let tx = inner.conn.transaction()?;
             let Some(current) = get_in(&tx, kind, id)? else {
                 return Ok(Ok(false));
             };
             if let Err(e) = check(&current) {
                 return Ok(Err(e));
             }
-            tx.execute(
-                "DELETE FROM records WHERE kind = ?1 AND id_lower = ?2",
-                params![kind.tag(), id.to_lowercase()],
-            )?;
+            tx.prepare_cached("DELETE FROM records WHERE kind = ?1 AND id_lower = ?2")?
+                .execute(params![kind.tag(), id.to_lowercase()])?;
             tx.commit()?;
+            if let Some(n) = inner.counts.get_mut(&kind) {
+                *n = n.saturating_sub(1);
+            }
             Ok(Ok(true))
         })
     }
@@ -227,15 +251,20 @@ impl Store {
         })
     }
 
-    /// Number of records of `kind`.
+    /// Number of records of `kind`: counted once, then maintained by the writes.
     pub(crate) fn count(&self, kind: Kind) -> Result<u64, StoreError> {
-        self.with(|c| {
-            let n: i64 = c.query_row(
+        self.with_inner(|inner| {
+            if let Some(n) = inner.counts.get(&kind) {
+                return Ok(*n);
+            }
+            let n: i64 = inner.conn.query_row(
                 "SELECT COUNT(*) FROM records WHERE kind = ?1",
                 params![kind.tag()],
                 |r| r.get(0),
             )?;
-            Ok(u64::try_from(n).unwrap_or(0))
+            let n = u64::try_from(n).unwrap_or(0);
+            inner.counts.insert(kind, n);
+            Ok(n)
         })
     }
 
@@ -265,18 +294,17 @@ impl Store {
 
 fn get_in(c: &Connection, kind: Kind, id: &str) -> Result<Option<Record>, StoreError> {
     let row = c
-        .query_row(
+        .prepare_cached(
             "SELECT id, parent, etag, body FROM records WHERE kind = ?1 AND id_lower = ?2",
-            params![kind.tag(), id.to_lowercase()],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )
+        )?
+        .query_row(params![kind.tag(), id.to_lowercase()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
         .optional()?;
     row.map(|(id, parent, etag, body)| {
         Ok(Record {
@@ -380,6 +408,30 @@ mod tests {
             13
         );
         assert_eq!(s.count(Kind::Registration).expect("db"), 25);
+    }
+
+    #[test]
+    fn counts_follow_inserts_and_deletes_not_updates() {
+        let s = Store::in_memory().expect("store");
+        assert_eq!(s.count(Kind::Enrollment).expect("db"), 0);
+        for (id, etag) in [("a", "1"), ("b", "1"), ("A", "2")] {
+            s.put_checked::<()>(Kind::Enrollment, &rec(id, etag), |_| Ok(()))
+                .expect("db")
+                .expect("put");
+        }
+        assert_eq!(s.count(Kind::Enrollment).expect("db"), 2);
+        assert_eq!(
+            s.delete_checked::<()>(Kind::Enrollment, "b", |_| Ok(()))
+                .expect("db"),
+            Ok(true)
+        );
+        assert_eq!(
+            s.delete_checked::<()>(Kind::Enrollment, "b", |_| Ok(()))
+                .expect("db"),
+            Ok(false)
+        );
+        assert_eq!(s.count(Kind::Enrollment).expect("db"), 1);
+        assert_eq!(s.count(Kind::Group).expect("db"), 0);
     }
 
     #[test]
