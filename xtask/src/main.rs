@@ -36,6 +36,9 @@ enum Task {
     Quickstart(quickstart::Args),
     /// Time dps-rs against the reference tools and write target/bench/report.json.
     Bench(bench::Args),
+    /// The release load generator of `bench` (prints one JSON result line).
+    #[command(hide = true)]
+    BenchWorker(bench::worker::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +54,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Quickstart(args) => quickstart::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::BenchWorker(args) => bench::worker::run(&args),
     }
 }
 

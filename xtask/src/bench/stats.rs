@@ -71,6 +71,21 @@ fn one_decimal_or_whole(x: f64) -> String {
     }
 }
 
+/// The `p`-th percentile (0 to 100) of `samples` by the nearest-rank method: the smallest
+/// sample with at least `p` percent of the samples at or below it. `None` when empty.
+pub(crate) fn percentile(samples: &[f64], p: f64) -> Option<f64> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    // Nearest rank: ceil(p / 100 * n), at least 1; computed in integers to stay exact.
+    let permille = (p.clamp(0.0, 100.0) * 10.0).round() as usize;
+    let rank = (permille * n).div_ceil(1000).max(1);
+    sorted.get(rank - 1).copied()
+}
+
 /// Seconds for the table: three decimals, or "-" for a missing value.
 pub(crate) fn format_seconds(seconds: Option<f64>) -> String {
     seconds.map_or_else(|| "-".to_owned(), |s| format!("{s:.3}"))
@@ -132,6 +147,24 @@ mod tests {
         assert_eq!(format_ratio(Some(1.0)), "1.0x faster");
         assert_eq!(format_ratio(Some(0.5)), "2.0x slower");
         assert_eq!(format_ratio(Some(1234.4)), "1234x faster");
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), Some(50.0));
+        assert_eq!(percentile(&v, 99.0), Some(99.0));
+        assert_eq!(percentile(&v, 100.0), Some(100.0));
+        assert_eq!(percentile(&v, 0.0), Some(1.0));
+        assert_eq!(percentile(&v, 99.9), Some(100.0));
+        let small = [3.0, 1.0, 2.0];
+        assert_eq!(percentile(&small, 50.0), Some(2.0));
+        assert_eq!(percentile(&small, 99.0), Some(3.0));
+        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+        assert_eq!(percentile(&[], 50.0), None);
+        let thousand: Vec<f64> = (1..=1000).map(f64::from).collect();
+        assert_eq!(percentile(&thousand, 99.0), Some(990.0));
+        assert_eq!(percentile(&thousand, 50.0), Some(500.0));
     }
 
     #[test]
