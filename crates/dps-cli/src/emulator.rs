@@ -112,27 +112,10 @@ fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
             "caCertificatePath": emulator.ca_path(),
         }))?,
     }
-    wait_for_signal()?;
+    dps_emulator::wait_for_shutdown_signal()?;
     eprintln!("dps-emulator: shutting down");
     emulator.shutdown();
     Ok(())
-}
-
-fn wait_for_signal() -> anyhow::Result<()> {
-    crate::runtime()?.block_on(async {
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => r?,
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await?;
-        Ok(())
-    })
 }
 
 /// What a running emulator published in its `emulator.json`.

@@ -269,6 +269,30 @@ impl Drop for Emulator {
     }
 }
 
+/// Blocks until Ctrl-C (or SIGTERM on Unix): what the `dps-emulator` binary and
+/// `dps-cli emulator start` wait for before [`Emulator::shutdown`].
+pub fn wait_for_shutdown_signal() -> Result<(), EmulatorError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(EmulatorError::Runtime)?;
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r?,
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
+    .map_err(EmulatorError::Runtime)
+}
+
 /// The policy keys: kept in the store; the well-known development keys unless fresh ones were
 /// asked for.
 fn policy_keys(store: &store::Store, generate: bool) -> Result<auth::Policies, EmulatorError> {

@@ -115,28 +115,8 @@ fn main() -> anyhow::Result<()> {
         emulator.id_scope(),
         emulator.info_path().display()
     );
-    wait_for_signal()?;
+    dps_emulator::wait_for_shutdown_signal()?;
     eprintln!("dps-emulator: shutting down");
     emulator.shutdown();
     Ok(())
-}
-
-fn wait_for_signal() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => r?,
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await?;
-        Ok(())
-    })
 }
