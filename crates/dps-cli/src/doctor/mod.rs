@@ -4,9 +4,14 @@
 //! with the fix for each failure and exits 1 when any check fails.
 
 pub(crate) mod cert;
+mod chain;
 mod checks;
 mod enrollment;
+mod leaf;
+mod path;
 mod service;
+mod validity;
+mod verified;
 
 use crate::context::GlobalArgs;
 use crate::output::OutputFormat;
