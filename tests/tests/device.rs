@@ -14,6 +14,8 @@ mod custom_allocation;
 mod polling;
 #[path = "device/reprovision.rs"]
 mod reprovision;
+#[path = "device/review.rs"]
+mod review;
 #[path = "device/symmetric.rs"]
 mod symmetric;
 #[path = "device/x509_groups.rs"]

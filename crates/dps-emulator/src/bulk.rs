@@ -65,7 +65,15 @@ fn one(app: &App, c: Collection, mode: &str, id: &str, item: &Value) -> ApiResul
     let body = records::validate(c, id, item.clone())?;
     let pre = match mode {
         "create" => Precondition::Absent,
-        "updateIfMatchETag" => Precondition::from(etag),
+        "updateIfMatchETag" => match etag {
+            Some(e) => Precondition::Match(e),
+            None => {
+                return Err(ApiError::new(
+                    crate::error::codes::PRECONDITION_FAILED,
+                    format!("{id:?} has no etag; mode updateIfMatchETag needs each item's etag"),
+                ));
+            }
+        },
         _ => Precondition::None,
     };
     upsert(app, c, id, body, pre).map(|_| ())

@@ -260,9 +260,23 @@ pub(crate) fn store_certificate(
             "updated": now,
         }),
     };
+    // Written only if nobody changed the certificate since it was read (the caller checked
+    // If-Match against that read).
+    let seen = current.map(|c| c.etag.clone());
     app.store
-        .put_checked::<()>(Kind::Certificate, &rec, |_| Ok(()))?
-        .ok();
+        .put_checked(Kind::Certificate, &rec, |now_current| {
+            if now_current.map(|c| c.etag.clone()) == seen {
+                Ok(())
+            } else {
+                Err(ApiError::arm(
+                    412,
+                    "PreconditionFailed",
+                    format!(
+                        "certificate {name:?} changed while it was being written; read it again"
+                    ),
+                ))
+            }
+        })??;
     Ok(rec)
 }
 
@@ -293,6 +307,14 @@ fn verify(app: &App, name: &str, etag: &str, req: &Req) -> ApiResult<Record> {
         )
     };
     let mut rec = find(app, name)?;
+    // Proof of possession is tied to the etag generateVerificationCode returned: no wildcard.
+    if etag == "*" {
+        return Err(ApiError::arm(
+            412,
+            "PreconditionFailed",
+            "verify needs the exact etag returned by generateVerificationCode, not '*'",
+        ));
+    }
     etag_matches(etag, &rec)?;
     let code = rec
         .body

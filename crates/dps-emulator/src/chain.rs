@@ -44,19 +44,49 @@ pub(crate) fn common_name(der: &[u8]) -> Option<String> {
 /// the i-th presented certificate (1 = first intermediate), `Some(n + 1)` when it issued the
 /// last presented certificate, `None` when it is not on the chain at all.
 pub(crate) fn distance(presented: &[CertificateDer<'_>], group_cert: &[u8]) -> Option<usize> {
-    if let Some(i) = presented
-        .iter()
-        .skip(1)
-        .position(|c| c.as_ref() == group_cert)
-    {
+    let path = issuer_path(presented);
+    if let Some(i) = path.iter().skip(1).position(|c| c.as_ref() == group_cert) {
         return Some(i + 1);
     }
-    let top = presented.last()?;
+    let top = path.last()?;
     let (_, top) = X509Certificate::from_der(top).ok()?;
     let (_, group) = X509Certificate::from_der(group_cert).ok()?;
     (top.issuer().as_raw() == group.subject().as_raw()
         && top.subject().as_raw() != top.issuer().as_raw())
-    .then_some(presented.len())
+    .then_some(path.len())
+}
+
+/// The presented certificates along the issuer path from the leaf, whatever order the device
+/// sent them in; certificates off the path are left out.
+fn issuer_path<'a>(presented: &'a [CertificateDer<'a>]) -> Vec<&'a CertificateDer<'a>> {
+    let parsed: Vec<_> = presented
+        .iter()
+        .map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
+        .collect();
+    let mut path = Vec::new();
+    let mut used = vec![false; presented.len()];
+    let mut current = 0;
+    loop {
+        path.push(&presented[current]);
+        used[current] = true;
+        let Some(Some(cur)) = parsed.get(current) else {
+            break;
+        };
+        if cur.issuer().as_raw() == cur.subject().as_raw() {
+            break;
+        }
+        let next = (0..presented.len()).find(|&i| {
+            !used[i]
+                && parsed[i]
+                    .as_ref()
+                    .is_some_and(|p| p.subject().as_raw() == cur.issuer().as_raw())
+        });
+        match next {
+            Some(i) => current = i,
+            None => break,
+        }
+    }
+    path
 }
 
 /// Verifies that `presented` (leaf first) leads to `group_cert` and on to one of
@@ -222,7 +252,7 @@ fn check_validity(presented: &[CertificateDer<'_>], now: UnixTime) -> Result<(),
 }
 
 /// The validity period of one certificate; `role` names it in the message.
-fn check_one(der: &[u8], role: &str, now: UnixTime) -> Result<(), String> {
+pub(crate) fn check_one(der: &[u8], role: &str, now: UnixTime) -> Result<(), String> {
     let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     let Ok((_, c)) = X509Certificate::from_der(der) else {
         return Err(format!("the {role} cannot be parsed"));

@@ -134,6 +134,15 @@ async fn register(app: &Arc<App>, req: &Req, id: &str) -> ApiResult<Response> {
         _ => result["symmetricKey"] = json!({"enrollmentGroupId": matched.group_id}),
     }
     let result = records::present(&result);
+    // Earlier operations of this device are superseded: drop them so the store stays bounded.
+    for old in app
+        .store
+        .list(Kind::Operation, Some(id), None, usize::MAX)?
+    {
+        app.store
+            .delete_checked::<()>(Kind::Operation, &old.id, |_| Ok(()))?
+            .ok();
+    }
     let operation_id = format!("4.{}.{}", &new_uuid()[..8], new_uuid());
     let op = Record {
         id: operation_id.clone(),
@@ -413,47 +422,59 @@ fn x509(app: &App, id: &str, certs: &[CertificateDer<'static>]) -> ApiResult<Mat
                 .and_then(Value::as_str)
                 .and_then(|t| x509info::decode(t).ok())
         })
+        // webpki does not check a trust anchor's dates: an expired verified CA must not count.
+        .filter(|c| chain::check_one(c, "verified CA certificate", now).is_ok())
         .collect();
-    let mut best: Option<(usize, Record, CertificateDer<'static>)> = None;
+    // Every group whose certificate is on the device's signature path, nearest the leaf first.
+    let mut candidates: Vec<(usize, Record, CertificateDer<'static>)> = Vec::new();
     for g in app.store.list(Kind::Group, None, None, usize::MAX)? {
         if records::attestation_type(&g.body) != "x509" {
             continue;
         }
         for cert in group_certificates(app, &g.body)? {
-            if let Some(d) = chain::distance(certs, &cert)
-                && best.as_ref().is_none_or(|(bd, _, _)| d < *bd)
-            {
-                best = Some((d, g.clone(), cert));
+            if let Some(d) = chain::distance(certs, &cert) {
+                candidates.push((d, g.clone(), cert));
             }
         }
     }
-    let Some((_, group, group_cert)) = best else {
-        if let Some(why) = unverified_reference_on_chain(app, certs)? {
-            return Err(unauthorized(why));
+    candidates.sort_by_key(|(d, _, _)| *d);
+    let mut first_refusal = None;
+    for (_, group, group_cert) in &candidates {
+        match chain::verify(certs, group_cert, &verified, now) {
+            Ok(()) => {
+                return Ok(Matched {
+                    enrollment: group.body.clone(),
+                    group_id: Some(group.id.clone()),
+                    attestation: "x509",
+                    leaf_info: Some(leaf_info),
+                    signing_info: Some(x509info::info(group_cert)?),
+                });
+            }
+            Err(e) => {
+                first_refusal.get_or_insert(e);
+            }
         }
-        let sent = certs
-            .iter()
-            .map(|c| chain::subject(c))
-            .collect::<Vec<_>>()
-            .join(" <- ");
-        let top = certs.last().map(|c| c.as_ref()).unwrap_or_default();
-        let missing = chain::issuer(top)
-            .filter(|i| *i != chain::subject(top))
-            .map(|i| format!("; the last one was issued by {i}, which the device did not send"))
-            .unwrap_or_default();
-        return Err(unauthorized(format!(
-            "no individual enrollment {id:?} and no enrollment group whose certificate is on the device's chain ({sent}{missing}); \
-             enroll the intermediate or root CA that issued it, and make the device send every intermediate"
-        )));
-    };
-    chain::verify(certs, &group_cert, &verified, now).map_err(unauthorized)?;
-    Ok(Matched {
-        enrollment: group.body,
-        group_id: Some(group.id),
-        attestation: "x509",
-        leaf_info: Some(leaf_info),
-        signing_info: Some(x509info::info(&group_cert)?),
-    })
+    }
+    if let Some(e) = first_refusal {
+        return Err(unauthorized(e));
+    }
+    if let Some(why) = unverified_reference_on_chain(app, certs)? {
+        return Err(unauthorized(why));
+    }
+    let sent = certs
+        .iter()
+        .map(|c| chain::subject(c))
+        .collect::<Vec<_>>()
+        .join(" <- ");
+    let top = certs.last().map(|c| c.as_ref()).unwrap_or_default();
+    let missing = chain::issuer(top)
+        .filter(|i| *i != chain::subject(top))
+        .map(|i| format!("; the last one was issued by {i}, which the device did not send"))
+        .unwrap_or_default();
+    Err(unauthorized(format!(
+        "no individual enrollment {id:?} and no enrollment group whose certificate is on the device's chain ({sent}{missing}); \
+         enroll the intermediate or root CA that issued it, and make the device send every intermediate"
+    )))
 }
 
 fn stored_cert(body: &Value, pointer: &str) -> Option<CertificateDer<'static>> {

@@ -94,7 +94,14 @@ impl Emulator {
     /// and `emulator.json` is written, so a test can block on a subprocess meanwhile.
     pub fn spawn(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         let data_dir = config.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(|e| EmulatorError::Io(data_dir.clone(), e))?;
+        create_private_dir(&data_dir)?;
+        if !config.listen.ip().is_loopback() && !config.generate_keys {
+            tracing::warn!(
+                listen = %config.listen,
+                "listening beyond loopback: anyone who can reach this address may hold the \
+                 well-known development keys unless --generate-keys made fresh ones"
+            );
+        }
         let store = if config.in_memory {
             store::Store::in_memory()?
         } else {
@@ -267,6 +274,25 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop_and_join();
     }
+}
+
+/// Creates the data folder readable by its owner only (it holds keys).
+fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
+    let io = |e| EmulatorError::Io(dir.to_owned(), e);
+    if dir.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).map_err(io)
 }
 
 /// Blocks until Ctrl-C (or SIGTERM on Unix): what the `dps-emulator` binary and

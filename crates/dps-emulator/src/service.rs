@@ -12,6 +12,9 @@ use base64::Engine;
 use dps_protocol::models::timestamp::Timestamp;
 use serde_json::{Value, json};
 
+/// The largest page served, whatever `x-ms-max-item-count` asks for.
+const MAX_PAGE_SIZE: usize = 10_000;
+
 /// Routes one service API request.
 pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
     let s = &req.segments;
@@ -292,6 +295,7 @@ fn page(
             .parse::<usize>()
             .ok()
             .filter(|n| *n > 0)
+            .map(|n: usize| n.min(MAX_PAGE_SIZE))
             .ok_or_else(|| {
                 ApiError::bad_request(format!(
                     "x-ms-max-item-count must be a positive number, not {v:?}"

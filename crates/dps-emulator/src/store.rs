@@ -99,6 +99,25 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 impl Store {
     /// Opens (or creates) the database file.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        // The database holds the policy keys and enrollment keys: owner-only, like key files.
+        // SQLite gives the -wal and -shm files the database file's permissions.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+            for suffix in ["", "-wal", "-shm"] {
+                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                if file.exists() {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| StoreError(format!("{}: {e}", file.display())))?;
+                }
+            }
+        }
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -50,6 +50,6 @@ pub(crate) fn info(der: &[u8]) -> ApiResult<Value> {
         "notBeforeUtc": ts(cert.validity().not_before),
         "notAfterUtc": ts(cert.validity().not_after),
         "serialNumber": upper_hex(cert.raw_serial()),
-        "version": cert.version().0 + 1,
+        "version": cert.version().0.saturating_add(1),
     }))
 }

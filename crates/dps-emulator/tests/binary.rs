@@ -58,6 +58,18 @@ fn a_write_acknowledged_before_kill_9_survives() {
         .unwrap();
     let (mut child, info) = start(dir.path());
     assert_ne!(info["port"], 0, "emulator.json has the bound port");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The database holds the policy keys, emulator.json the connection strings.
+        for file in ["state.db", "emulator.json"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{file} is readable by others: {mode:o}");
+        }
+    }
     let key = "c3ltbWV0cmljLWtleS1vZi10aGUta2lsbC05LXRlc3Q=";
     let written = rt
         .block_on(client(&info).create_or_update_enrollment(
