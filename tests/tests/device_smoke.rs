@@ -36,7 +36,7 @@ fn x509_device_registers_through_a_group_on_the_intermediate() {
         let intermediate =
             std::fs::read(certs.cert_path(dps_certgen::INTERMEDIATE_PREFIX)).expect("pem");
         service
-            .create_x509_enrollment_group("smoke-group", &intermediate, None)
+            .create_x509_enrollment_group("smoke-group", &intermediate, None, None)
             .await
             .expect("group");
         let options = DeviceClientOptions {
@@ -65,7 +65,7 @@ fn x509_device_registers_through_a_group_on_the_intermediate() {
         let x509 = result.x509.expect("x509 block");
         assert_eq!(x509.enrollment_group_id.as_deref(), Some("smoke-group"));
         let state = service
-            .get_registration_state("smoke-device")
+            .get_registration_state("smoke-device", None)
             .await
             .expect("state");
         assert_eq!(

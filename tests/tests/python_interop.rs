@@ -84,7 +84,7 @@ fn official_python_sdk_runs_the_enrollment_group_quickstart() {
     let client = t.client();
     rt().block_on(async {
         let err = client
-            .get_enrollment_group(group_id)
+            .get_enrollment_group(group_id, None)
             .await
             .expect_err("the Python SDK deleted the group");
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
@@ -111,7 +111,7 @@ fn official_python_sdk_runs_the_enrollment_group_quickstart() {
         .to_owned();
     rt().block_on(async {
         let group = client
-            .get_enrollment_group(kept_id)
+            .get_enrollment_group(kept_id, None)
             .await
             .unwrap_or_else(|e| panic!("the group the Python SDK kept: {e}\n{}", describe(&out)));
         assert_eq!(group.enrollment_group_id, kept_id);
@@ -136,14 +136,12 @@ fn official_python_sdk_runs_the_enrollment_group_quickstart() {
         client
             .delete_enrollment_group(
                 kept_id,
-                Some(ConditionalOptions {
-                    if_match: Some(python_etag.clone()),
-                }),
+                Some(ConditionalOptions::default().with_if_match(python_etag.clone())),
             )
             .await
             .expect("delete with the etag the Python SDK read");
         let err = client
-            .get_enrollment_group(kept_id)
+            .get_enrollment_group(kept_id, None)
             .await
             .expect_err("deleted");
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");

@@ -13,6 +13,8 @@ mod ca_failures;
 mod concurrency;
 #[path = "service/enrollments.rs"]
 mod enrollments;
+#[path = "service/error_kinds.rs"]
+mod error_kinds;
 #[path = "service/faults.rs"]
 mod faults;
 #[path = "service/forwarded.rs"]

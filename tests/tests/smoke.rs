@@ -17,12 +17,12 @@ fn sdk_round_trips_a_group() {
             .expect("chain");
         let pem = std::fs::read(certs.cert_path(dps_certgen::INTERMEDIATE_PREFIX)).expect("pem");
         let g = client
-            .create_x509_enrollment_group("smoke", &pem, None)
+            .create_x509_enrollment_group("smoke", &pem, None, None)
             .await
             .expect("created");
         assert!(g.etag.is_some());
         let back = client
-            .get_enrollment_group("SMOKE")
+            .get_enrollment_group("SMOKE", None)
             .await
             .expect("case-insensitive get");
         assert_eq!(back.etag, g.etag);

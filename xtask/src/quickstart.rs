@@ -17,7 +17,9 @@ use dps_certgen::{
 };
 use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient};
 use dps_emulator::{Emulator, EmulatorConfig};
-use dps_service_client::{CertificateClient, ClientOptions, ProvisioningServiceClient};
+use dps_service_client::{
+    CertificateClient, ClientOptions, ProvePossessionError, ProvisioningServiceClient,
+};
 use futures_util::TryStreamExt;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -165,15 +167,18 @@ async fn flow(
     let certificates = CertificateClient::for_emulator(&cs, Some(options.clone().into()))?;
     let root_pem = std::fs::read(dir.cert_path(ROOT_PREFIX))?;
     let verified = certificates
-        .prove_possession(CA_NAME, &root_pem, |code| {
+        .prove_possession(CA_NAME, &root_pem, |code| -> anyhow::Result<Vec<u8>> {
             println!("   verification code {code}: signing a verification certificate with the root's key");
             let made = dir
-                .create_verification_certificate(code, &LeafOptions { algorithm: KeyAlgorithm::EcdsaP256, pfx: false, ..LeafOptions::default() })
-                .map_err(|e| dps_service_client::Error::new(dps_service_client::ErrorKind::InvalidInput, e.to_string()))?;
+                .create_verification_certificate(code, &LeafOptions { algorithm: KeyAlgorithm::EcdsaP256, pfx: false, ..LeafOptions::default() })?;
             let path = &made.issued[0].cert_path;
-            std::fs::read(path).map_err(|e| dps_service_client::Error::new(dps_service_client::ErrorKind::InvalidInput, e.to_string()))
-        })
-        .await?;
+            Ok(std::fs::read(path)?)
+        }, None)
+        .await
+        .map_err(|e| match e {
+            ProvePossessionError::Service(e) => anyhow::Error::from(e),
+            ProvePossessionError::Sign(e) => e.context("signing the verification certificate"),
+        })?;
     println!(
         "   {CA_NAME}: verified = {} (SHA-1 {})",
         verified.properties.is_verified.unwrap_or(false),
@@ -190,7 +195,7 @@ async fn flow(
     let service = ProvisioningServiceClient::from_connection_string(&cs, Some(options.clone()))?;
     let intermediate = std::fs::read(dir.cert_path(INTERMEDIATE_PREFIX))?;
     let group = service
-        .create_x509_enrollment_group(&args.group, &intermediate, None)
+        .create_x509_enrollment_group(&args.group, &intermediate, None, None)
         .await?;
     println!(
         "   {} (etag {})",

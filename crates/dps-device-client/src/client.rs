@@ -4,10 +4,11 @@ use crate::error::{Error, ErrorKind, Result};
 use dps_protocol::auth::{
     DEVICE_KEY_NAME, SasToken, Secret, derive_device_key, device_resource, unix_now,
 };
+use dps_protocol::errors::ErrorClass;
 use dps_protocol::models::{
     DeviceRegistrationResult, RegistrationOperationStatus, RegistrationStatus,
 };
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde_json::{Value, json};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -89,6 +90,33 @@ impl Default for DeviceClientOptions {
         }
     }
 }
+
+/// Optional parameters of [`ProvisioningDeviceClient::register`].
+///
+/// ```
+/// use dps_device_client::RegisterOptions;
+/// let options = RegisterOptions::default().with_payload(serde_json::json!({"site": "lab"}));
+/// assert!(options.payload.is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RegisterOptions {
+    /// Custom data for the allocation webhook, sent as the registration's `payload`.
+    pub payload: Option<Value>,
+}
+
+impl RegisterOptions {
+    /// These options with `payload`.
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}
+
+/// Optional parameters of [`ProvisioningDeviceClient::registration_status`]. None yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegistrationStatusOptions {}
 
 /// Registers one device.
 #[derive(Debug, Clone)]
@@ -239,13 +267,17 @@ impl ProvisioningDeviceClient {
         Ok((status, headers, body.to_vec()))
     }
 
-    /// Registers the device (with an optional custom `payload` for the allocation webhook),
+    /// Registers the device (with `options.payload`, custom data for the allocation webhook),
     /// polls until the service decides, and returns the assignment. A `failed` or `disabled`
     /// outcome is an error carrying the service's code and message.
-    pub async fn register(&self, payload: Option<Value>) -> Result<DeviceRegistrationResult> {
+    pub async fn register(
+        &self,
+        options: Option<RegisterOptions>,
+    ) -> Result<DeviceRegistrationResult> {
+        let options = options.unwrap_or_default();
         let started = Instant::now();
         let mut body = json!({"registrationId": self.registration_id});
-        if let Some(p) = payload {
+        if let Some(p) = options.payload {
             body["payload"] = p;
         }
         let (mut op, mut hint) = loop {
@@ -255,7 +287,10 @@ impl ProvisioningDeviceClient {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            break (self.operation(status, &bytes)?, retry_after(&headers));
+            break (
+                self.operation(status, &headers, &bytes)?,
+                retry_after(&headers),
+            );
         };
         tracing::debug!(operation = %op.operation_id, status = %op.status, "registration accepted");
         let tail = format!("/operations/{}", op.operation_id);
@@ -272,17 +307,21 @@ impl ProvisioningDeviceClient {
             if self.transient_wait(status, &headers, started)?.is_some() {
                 continue;
             }
-            op = self.operation(status, &bytes)?;
+            op = self.operation(status, &headers, &bytes)?;
         }
         finish(op)
     }
 
     /// Asks for the device's current registration (`POST {idScope}/registrations/{id}`).
-    pub async fn registration_status(&self) -> Result<DeviceRegistrationResult> {
+    pub async fn registration_status(
+        &self,
+        options: Option<RegistrationStatusOptions>,
+    ) -> Result<DeviceRegistrationResult> {
+        let _ = options;
         let body = json!({"registrationId": self.registration_id});
-        let (status, _, bytes) = self.send(reqwest::Method::POST, "", &body).await?;
+        let (status, headers, bytes) = self.send(reqwest::Method::POST, "", &body).await?;
         if !(200..300).contains(&status) {
-            return Err(Error::from_response(status, &bytes));
+            return Err(Error::from_response(status, &bytes, request_id(&headers)));
         }
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::new(
@@ -292,9 +331,14 @@ impl ProvisioningDeviceClient {
         })
     }
 
-    fn operation(&self, status: u16, bytes: &[u8]) -> Result<RegistrationOperationStatus> {
+    fn operation(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        bytes: &[u8],
+    ) -> Result<RegistrationOperationStatus> {
         if !(200..300).contains(&status) {
-            return Err(Error::from_response(status, bytes));
+            return Err(Error::from_response(status, bytes, request_id(headers)));
         }
         serde_json::from_slice(bytes).map_err(|e| {
             Error::new(
@@ -315,11 +359,7 @@ impl ProvisioningDeviceClient {
             let wait = self.poll_wait(retry_after(headers));
             if started.elapsed() + wait > self.options.total_timeout {
                 return Err(Error::new(
-                    if status == 429 {
-                        ErrorKind::Throttled
-                    } else {
-                        ErrorKind::Http
-                    },
+                    ErrorClass::from_status(status).into(),
                     format!(
                         "the service kept answering HTTP {status} until the time budget ran out"
                     ),
@@ -349,12 +389,18 @@ impl ProvisioningDeviceClient {
     }
 }
 
+/// The server's retry hint in any of its forms ([`dps_protocol::retry_after::delay`], as the
+/// service client reads it).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+    dps_protocol::retry_after::delay(
+        |name| headers.get(name).and_then(|v| v.to_str().ok()),
+        std::time::SystemTime::now(),
+    )
+}
+
+/// `x-ms-request-id`, which stands in for a missing `trackingId`.
+fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-ms-request-id").and_then(|v| v.to_str().ok())
 }
 
 fn finish(op: RegistrationOperationStatus) -> Result<DeviceRegistrationResult> {

@@ -8,8 +8,9 @@
 //!   the individual enrollment's key or with a key derived from an enrollment group's key.
 //!
 //! [`ProvisioningDeviceClient::register`] sends the registration, polls the operation while the
-//! service says `assigning` (honouring `Retry-After`), and returns the final registration result
-//! or an [`Error`] carrying the service's code (401002, 400004, ...) and message.
+//! service says `assigning` (honouring `Retry-After` in seconds or as a date, and
+//! `retry-after-ms`), and returns the final registration result or an [`Error`] carrying the
+//! service's code (compare it with the constants of [`codes`]) and message.
 //!
 //! ```no_run
 //! use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient};
@@ -33,6 +34,10 @@
 mod client;
 mod error;
 
-pub use client::{DeviceAuth, DeviceClientOptions, GLOBAL_ENDPOINT, ProvisioningDeviceClient};
+pub use client::{
+    DeviceAuth, DeviceClientOptions, GLOBAL_ENDPOINT, ProvisioningDeviceClient, RegisterOptions,
+    RegistrationStatusOptions,
+};
+pub use dps_protocol::codes;
 pub use dps_protocol::models::DeviceRegistrationResult;
 pub use error::{Error, ErrorKind, Result};

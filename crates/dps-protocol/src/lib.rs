@@ -5,11 +5,23 @@
 //! * [`thumbprint`]: SHA-1 and SHA-256 certificate thumbprints.
 //! * [`models`]: serde models of every request and response of the service API.
 //! * [`auth`]: connection strings, SAS tokens (creation and verification), derived device keys.
+//! * [`codes`]: the table of DPS error codes (`401002`, …); no other crate spells one out.
+//! * [`errors`]: error bodies (DPS and ARM) read into one type, and the class of a failure.
+//! * [`retry_after`]: the server's retry hint (`Retry-After`, `retry-after-ms`, …).
+//! * [`emulator_info`]: `emulator.json`, what a running emulator publishes.
 
 pub mod auth;
+pub mod codes;
+pub mod emulator_info;
+pub mod errors;
 pub mod id;
 pub mod models;
+pub mod retry_after;
 pub mod thumbprint;
+
+pub use codes::ErrorCode;
+pub use emulator_info::EmulatorInfo;
+pub use errors::{ErrorClass, ErrorResponse};
 
 pub use id::{IdError, IdKind, IdWarning, check_common_name, check_registration_id};
 pub use thumbprint::Thumbprints;

@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client =
         ProvisioningServiceClient::from_connection_string(&connection_string, Some(options))?;
     let group = client
-        .create_x509_enrollment_group_from_files(&group_id, &cert, None)
+        .create_x509_enrollment_group_from_files(&group_id, &cert, None, None)
         .await?;
     println!("{}", serde_json::to_string_pretty(&group)?);
     Ok(())

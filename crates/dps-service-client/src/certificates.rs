@@ -10,6 +10,7 @@ mod operations;
 mod possession;
 
 pub use client::CertificateClient;
+pub use possession::ProvePossessionError;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::ClientOptions;
@@ -53,6 +54,53 @@ impl From<ClientOptions> for CertificateClientOptions {
             ..Self::default()
         }
     }
+}
+
+/// Optional parameters of [`CertificateClient::create_or_update`].
+///
+/// ```
+/// use dps_service_client::CertificateUploadOptions;
+/// let options = CertificateUploadOptions::default()
+///     .with_is_verified(true)
+///     .with_if_match("AAAAAAExpNs=");
+/// assert_eq!(options.is_verified, Some(true));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CertificateUploadOptions {
+    /// `Some(true)` marks the certificate verified without proof of possession; `None` sends
+    /// no `isVerified`.
+    pub is_verified: Option<bool>,
+    /// The ETag of the certificate being replaced, sent as `If-Match` (ARM ignores it on
+    /// create); `None` sends no `If-Match`.
+    pub if_match: Option<String>,
+}
+
+impl CertificateUploadOptions {
+    /// These options with `isVerified` set.
+    pub fn with_is_verified(mut self, is_verified: bool) -> Self {
+        self.is_verified = Some(is_verified);
+        self
+    }
+
+    /// These options with `If-Match: etag`.
+    pub fn with_if_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_match = Some(etag.into());
+        self
+    }
+}
+
+crate::options::call_options! {
+    /// Optional parameters of [`CertificateClient::list`]. None yet.
+    ListCertificatesOptions;
+    /// Optional parameters of [`CertificateClient::delete`]. None yet.
+    DeleteCertificateOptions;
+    /// Optional parameters of [`CertificateClient::generate_verification_code`]. None yet.
+    VerificationCodeOptions;
+    /// Optional parameters of [`CertificateClient::verify`]. None yet.
+    VerifyCertificateOptions;
+    /// Optional parameters of [`CertificateClient::prove_possession`]. None yet.
+    ProvePossessionOptions;
 }
 
 /// Checks a certificate name: 1 to 64 ASCII letters, digits, `-`, `_` and `.` (the rule of

@@ -33,7 +33,7 @@ pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 ///     "HostName=mydps.azure-devices-provisioning.net;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=",
 ///     None,
 /// )?;
-/// let group = client.get_enrollment_group("my-group").await?;
+/// let group = client.get_enrollment_group("my-group", None).await?;
 /// println!("{:?}", group.etag);
 /// # Ok(()) }
 /// ```
@@ -43,12 +43,27 @@ pub struct ProvisioningServiceClient {
 }
 
 /// Optional parameters of writes and deletes.
-#[derive(Debug, Clone, Default)]
+///
+/// ```
+/// use dps_service_client::ConditionalOptions;
+/// let options = ConditionalOptions::default().with_if_match("*");
+/// assert_eq!(options.if_match.as_deref(), Some("*"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConditionalOptions {
     /// Sent as `If-Match`: the write succeeds only if the record's ETag still equals this
     /// value (412 otherwise). `Some("*")` matches any existing record. For updates, `None`
     /// falls back to the ETag of the record being written.
     pub if_match: Option<String>,
+}
+
+impl ConditionalOptions {
+    /// These options with `If-Match: etag`.
+    pub fn with_if_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_match = Some(etag.into());
+        self
+    }
 }
 
 impl ProvisioningServiceClient {

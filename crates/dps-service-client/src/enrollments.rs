@@ -2,8 +2,9 @@
 
 use crate::client::{ConditionalOptions, ProvisioningServiceClient};
 use crate::error::Result;
+use crate::options::{BulkOptions, CreateOptions, GetOptions};
 use crate::query::{Page, QueryOptions, QueryStream};
-use crate::resource::{BulkResult, Ops, Resource};
+use crate::resource::{Ops, Resource};
 use dps_protocol::models::{
     AttestationMechanism, BulkEnrollmentOperation, BulkEnrollmentOperationResult, BulkMode,
     IndividualEnrollment, QuerySpecification,
@@ -35,16 +36,14 @@ impl Resource for IndividualEnrollment {
     }
 }
 
-impl BulkResult for BulkEnrollmentOperationResult {
-    fn merge(&mut self, other: Self) {
-        self.is_successful &= other.is_successful;
-        self.errors.extend(other.errors);
-    }
-}
-
 impl ProvisioningServiceClient {
     /// Reads an individual enrollment (`GET /enrollments/{id}`).
-    pub async fn get_enrollment(&self, registration_id: &str) -> Result<IndividualEnrollment> {
+    pub async fn get_enrollment(
+        &self,
+        registration_id: &str,
+        options: Option<GetOptions>,
+    ) -> Result<IndividualEnrollment> {
+        let _ = options;
         self.get_resource(registration_id).await
     }
 
@@ -60,11 +59,14 @@ impl ProvisioningServiceClient {
     }
 
     /// Creates an enrollment that must not exist yet; an existing one gives a
-    /// [`crate::ErrorKind::Conflict`] error (409201) and is left untouched.
+    /// [`crate::ErrorKind::Conflict`] error
+    /// ([`ALREADY_EXISTS`](dps_protocol::codes::ALREADY_EXISTS)) and is left untouched.
     pub async fn create_enrollment(
         &self,
         enrollment: &IndividualEnrollment,
+        options: Option<CreateOptions>,
     ) -> Result<IndividualEnrollment> {
+        let _ = options;
         self.create_resource(enrollment).await
     }
 
@@ -92,7 +94,9 @@ impl ProvisioningServiceClient {
     pub async fn get_enrollment_attestation_mechanism(
         &self,
         registration_id: &str,
+        options: Option<GetOptions>,
     ) -> Result<AttestationMechanism> {
+        let _ = options;
         self.attestation_of::<IndividualEnrollment>(registration_id)
             .await
     }
@@ -132,7 +136,9 @@ impl ProvisioningServiceClient {
         &self,
         mode: BulkMode,
         enrollments: Vec<IndividualEnrollment>,
+        options: Option<BulkOptions>,
     ) -> Result<BulkEnrollmentOperationResult> {
+        let _ = options;
         self.bulk_of(mode, enrollments).await
     }
 }

@@ -1,8 +1,13 @@
 //! The client's one error type: a coarse kind plus everything the service said.
 
+use dps_protocol::codes::ErrorCode;
+use dps_protocol::errors::{ErrorClass, ErrorResponse};
 use std::fmt;
 
 /// Coarse classes of failure, so callers can branch without matching status codes.
+///
+/// The kinds of HTTP failures come from [`ErrorClass`], as the device client's do, so a status
+/// is the same kind in both clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -32,6 +37,22 @@ pub enum ErrorKind {
     InvalidInput,
     /// The credential could not produce a token.
     Credential,
+}
+
+impl From<ErrorClass> for ErrorKind {
+    fn from(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::BadRequest => Self::BadRequest,
+            ErrorClass::Unauthorized => Self::Unauthorized,
+            ErrorClass::Forbidden => Self::Forbidden,
+            ErrorClass::NotFound => Self::NotFound,
+            ErrorClass::Conflict => Self::Conflict,
+            ErrorClass::PreconditionFailed => Self::PreconditionFailed,
+            ErrorClass::Throttled => Self::Throttled,
+            ErrorClass::Server => Self::Server,
+            ErrorClass::Other => Self::Http,
+        }
+    }
 }
 
 /// A failed service call.
@@ -69,55 +90,21 @@ impl Error {
 
     /// Builds the error for an HTTP response with a non-success status, reading the DPS error
     /// body (`errorCode`/`code`, `trackingId`, `message`) when there is one, or the ARM one
-    /// (`{"error":{"code","message"}}`, whose PascalCase `code` is not an [`Self::error_code`]).
+    /// (`{"error":{"code","message"}}`, whose PascalCase `code` is not an [`Self::error_code`]),
+    /// through [`ErrorResponse::parse`]; `request_id` (`x-ms-request-id`) stands in for a
+    /// missing `trackingId`.
     pub fn from_response(status: u16, body: &[u8], request_id: Option<&str>) -> Self {
-        let kind = match status {
-            400 => ErrorKind::BadRequest,
-            401 => ErrorKind::Unauthorized,
-            403 => ErrorKind::Forbidden,
-            404 => ErrorKind::NotFound,
-            409 => ErrorKind::Conflict,
-            412 => ErrorKind::PreconditionFailed,
-            429 => ErrorKind::Throttled,
-            500..=599 => ErrorKind::Server,
-            _ => ErrorKind::Http,
-        };
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        // ARM wraps the details in an `error` object.
-        let parsed = parsed.map(|v| match v.get("error") {
-            Some(inner) if inner.is_object() => inner.clone(),
-            _ => v,
-        });
-        let field = |names: &[&str]| {
-            parsed
-                .as_ref()
-                .and_then(|v| names.iter().find_map(|n| v.get(*n)).cloned())
-        };
-        let error_code = field(&["errorCode", "code"]).and_then(|v| match v {
-            serde_json::Value::Number(n) => n.as_i64(),
-            serde_json::Value::String(s) => s.parse().ok(),
-            _ => None,
-        });
-        let tracking_id = field(&["trackingId"])
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .or_else(|| request_id.map(str::to_owned));
-        let message = field(&["message", "Message"])
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| {
-                let text = String::from_utf8_lossy(body);
-                let text = text.trim();
-                if text.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    text.chars().take(500).collect()
-                }
-            });
+        Self::from_error_response(ErrorResponse::parse(status, body, request_id))
+    }
+
+    /// The error for what the service said, its kind from [`ErrorResponse::class`].
+    pub fn from_error_response(response: ErrorResponse) -> Self {
         Self {
-            kind,
-            status: Some(status),
-            error_code,
-            tracking_id,
-            message,
+            kind: response.class().into(),
+            status: Some(response.status),
+            error_code: response.code.map(i64::from),
+            tracking_id: response.tracking_id,
+            message: response.message,
             source: None,
         }
     }
@@ -132,9 +119,16 @@ impl Error {
         self.status
     }
 
-    /// The DPS `errorCode` (HTTP status × 1000 + detail, e.g. 404201), if the service sent one.
+    /// The DPS `errorCode` (HTTP status × 1000 + detail, e.g.
+    /// [`ENROLLMENT_NOT_FOUND`](dps_protocol::codes::ENROLLMENT_NOT_FOUND)), if the service sent one.
     pub fn error_code(&self) -> Option<i64> {
         self.error_code
+    }
+
+    /// [`Self::error_code`] typed, to compare with [`dps_protocol::codes`]:
+    /// `e.code() == Some(codes::ENROLLMENT_NOT_FOUND)`.
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.error_code.and_then(|c| ErrorCode::try_from(c).ok())
     }
 
     /// The DPS `trackingId` (or `x-ms-request-id`), for support requests.
@@ -179,17 +173,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dps_protocol::codes;
 
     #[test]
     fn reads_the_dps_error_body() {
-        let body = br#"{"errorCode":401002,"trackingId":"f40da7ba-1","message":"Invalid certificate","timestampUtc":"2019-03-15T19:43:02.7904455Z"}"#;
-        let e = Error::from_response(401, body, None);
+        let code = codes::UNAUTHORIZED;
+        let body = format!(
+            r#"{{"errorCode":{code},"trackingId":"f40da7ba-1","message":"Invalid certificate","timestampUtc":"2019-03-15T19:43:02.7904455Z"}}"#
+        );
+        let e = Error::from_response(401, body.as_bytes(), None);
         assert_eq!(e.kind(), ErrorKind::Unauthorized);
-        assert_eq!(e.error_code(), Some(401_002));
+        assert_eq!(e.code(), Some(codes::UNAUTHORIZED));
+        assert_eq!(e.error_code(), Some(i64::from(codes::UNAUTHORIZED)));
         assert_eq!(e.tracking_id(), Some("f40da7ba-1"));
         assert_eq!(
             e.to_string(),
-            "HTTP 401 (401002): Invalid certificate [trackingId f40da7ba-1]"
+            format!("HTTP 401 ({code}): Invalid certificate [trackingId f40da7ba-1]")
         );
     }
 
@@ -210,13 +209,37 @@ mod tests {
         let e = Error::from_response(500, b"upstream died", Some("req-1"));
         assert_eq!(e.message(), "upstream died");
         assert_eq!(e.tracking_id(), Some("req-1"));
-        let e = Error::from_response(404, br#"{"code":"404201","message":"gone"}"#, None);
-        assert_eq!(e.error_code(), Some(404_201));
+        let body = format!(
+            r#"{{"code":"{}","message":"gone"}}"#,
+            codes::ENROLLMENT_NOT_FOUND
+        );
+        let e = Error::from_response(404, body.as_bytes(), None);
+        assert_eq!(e.code(), Some(codes::ENROLLMENT_NOT_FOUND));
         let arm =
             br#"{"error":{"code":"InvalidCertificate","message":"The certificate is not valid."}}"#;
         let e = Error::from_response(400, arm, Some("req-2"));
         assert_eq!(e.message(), "The certificate is not valid.");
         assert_eq!(e.error_code(), None);
         assert_eq!(e.tracking_id(), Some("req-2"));
+    }
+
+    #[test]
+    fn every_class_has_its_kind() {
+        for (class, kind) in [
+            (ErrorClass::BadRequest, ErrorKind::BadRequest),
+            (ErrorClass::Unauthorized, ErrorKind::Unauthorized),
+            (ErrorClass::Forbidden, ErrorKind::Forbidden),
+            (ErrorClass::NotFound, ErrorKind::NotFound),
+            (ErrorClass::Conflict, ErrorKind::Conflict),
+            (
+                ErrorClass::PreconditionFailed,
+                ErrorKind::PreconditionFailed,
+            ),
+            (ErrorClass::Throttled, ErrorKind::Throttled),
+            (ErrorClass::Server, ErrorKind::Server),
+            (ErrorClass::Other, ErrorKind::Http),
+        ] {
+            assert_eq!(ErrorKind::from(class), kind);
+        }
     }
 }

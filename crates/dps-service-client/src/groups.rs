@@ -2,8 +2,9 @@
 
 use crate::client::{ConditionalOptions, ProvisioningServiceClient};
 use crate::error::Result;
+use crate::options::{BulkOptions, CreateOptions, GetOptions};
 use crate::query::{Page, QueryOptions, QueryStream};
-use crate::resource::{BulkResult, Ops, Resource};
+use crate::resource::{Ops, Resource};
 use dps_protocol::models::{
     AttestationMechanism, BulkEnrollmentGroupOperation, BulkEnrollmentGroupOperationResult,
     BulkMode, EnrollmentGroup, QuerySpecification,
@@ -35,16 +36,14 @@ impl Resource for EnrollmentGroup {
     }
 }
 
-impl BulkResult for BulkEnrollmentGroupOperationResult {
-    fn merge(&mut self, other: Self) {
-        self.is_successful &= other.is_successful;
-        self.errors.extend(other.errors);
-    }
-}
-
 impl ProvisioningServiceClient {
     /// Reads an enrollment group (`GET /enrollmentGroups/{id}`).
-    pub async fn get_enrollment_group(&self, group_id: &str) -> Result<EnrollmentGroup> {
+    pub async fn get_enrollment_group(
+        &self,
+        group_id: &str,
+        options: Option<GetOptions>,
+    ) -> Result<EnrollmentGroup> {
+        let _ = options;
         self.get_resource(group_id).await
     }
 
@@ -60,11 +59,14 @@ impl ProvisioningServiceClient {
     }
 
     /// Creates an enrollment group that must not exist yet; an existing one gives a
-    /// [`crate::ErrorKind::Conflict`] error (409201) and is left untouched.
+    /// [`crate::ErrorKind::Conflict`] error
+    /// ([`ALREADY_EXISTS`](dps_protocol::codes::ALREADY_EXISTS)) and is left untouched.
     pub async fn create_enrollment_group(
         &self,
         group: &EnrollmentGroup,
+        options: Option<CreateOptions>,
     ) -> Result<EnrollmentGroup> {
+        let _ = options;
         self.create_resource(group).await
     }
 
@@ -92,7 +94,9 @@ impl ProvisioningServiceClient {
     pub async fn get_enrollment_group_attestation_mechanism(
         &self,
         group_id: &str,
+        options: Option<GetOptions>,
     ) -> Result<AttestationMechanism> {
+        let _ = options;
         self.attestation_of::<EnrollmentGroup>(group_id).await
     }
 
@@ -131,7 +135,9 @@ impl ProvisioningServiceClient {
         &self,
         mode: BulkMode,
         groups: Vec<EnrollmentGroup>,
+        options: Option<BulkOptions>,
     ) -> Result<BulkEnrollmentGroupOperationResult> {
+        let _ = options;
         self.bulk_of(mode, groups).await
     }
 }

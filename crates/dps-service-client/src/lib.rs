@@ -13,8 +13,11 @@
 //!   connection errors (bulk POSTs only when the service provably did nothing);
 //! * SAS tokens from a connection string are renewed before they expire;
 //! * `If-Match` is sent only when the caller has an ETag, and `*` only on explicit request;
-//! * one [`Error`] type with a coarse [`ErrorKind`] and the service's `errorCode`,
-//!   `trackingId` and message; keys never appear in errors, logs or `Debug` output.
+//! * one [`Error`] type with a coarse [`ErrorKind`] and the service's `errorCode` (compare it
+//!   with the constants of [`codes`]), `trackingId` and message; keys never appear in errors,
+//!   logs or `Debug` output;
+//! * every operation takes its optional parameters last, as `Option<XxxOptions>`
+//!   (`#[non_exhaustive]`, `Default`), so options can grow without breaking callers.
 //!
 //! Operations emit `tracing` spans named `dps.request` (operation, id, status, attempts).
 //!
@@ -29,9 +32,9 @@
 //!     None,
 //! )?;
 //! let pem = std::fs::read("certs/certs/azure-iot-test-only.intermediate.cert.pem").unwrap_or_default();
-//! client.create_x509_enrollment_group("my-group", &pem, None).await?;
+//! client.create_x509_enrollment_group("my-group", &pem, None, None).await?;
 //! let groups: Vec<_> = client
-//!     .query_enrollment_groups(QuerySpecification::all(), Some(QueryOptions { page_size: Some(100) }))
+//!     .query_enrollment_groups(QuerySpecification::all(), Some(QueryOptions::default().with_page_size(100)))
 //!     .try_collect()
 //!     .await?;
 //! println!("{} groups", groups.len());
@@ -54,12 +57,19 @@ mod x509;
 
 pub use certificates::{
     AZURE_RESOURCE_MANAGER, CERTIFICATE_API_VERSION, CertificateClient, CertificateClientOptions,
+    CertificateUploadOptions, DeleteCertificateOptions, ListCertificatesOptions,
+    ProvePossessionError, ProvePossessionOptions, VerificationCodeOptions,
+    VerifyCertificateOptions,
 };
 pub use client::{ConditionalOptions, ProvisioningServiceClient};
 pub use credential::Credential;
+pub use dps_protocol::codes;
 pub use dps_protocol::models;
 pub use error::{Error, ErrorKind, Result};
-pub use options::{ClientOptions, DEFAULT_API_VERSION};
+pub use options::{
+    BulkOptions, ClientOptions, CreateOptions, DEFAULT_API_VERSION, GetOptions,
+    X509EnrollmentGroupOptions,
+};
 pub use query::{Page, QueryOptions, QueryStream};
 pub use retry::RetryOptions;
 pub use x509::certificate_for_upload;

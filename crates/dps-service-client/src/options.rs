@@ -90,3 +90,34 @@ impl ClientOptions {
             .map_err(|e| invalid("cannot build the HTTP client", e))
     }
 }
+
+/// Declares per-call option structs that have no field yet: `#[non_exhaustive]` and
+/// `Default`, so that fields can be added later without breaking callers, who pass `None` or
+/// `Some(XxxOptions::default())`.
+macro_rules! call_options {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct $name {}
+    )*};
+}
+pub(crate) use call_options;
+
+call_options! {
+    /// Optional parameters of reads of one record: enrollments, groups, registration states,
+    /// attestation mechanisms and CA certificates. None yet.
+    GetOptions;
+    /// Optional parameters of the create-only calls
+    /// ([`ProvisioningServiceClient::create_enrollment`](crate::ProvisioningServiceClient::create_enrollment),
+    /// [`…_group`](crate::ProvisioningServiceClient::create_enrollment_group)). None yet.
+    CreateOptions;
+    /// Optional parameters of bulk operations
+    /// ([`ProvisioningServiceClient::run_bulk_enrollment_operation`](crate::ProvisioningServiceClient::run_bulk_enrollment_operation)
+    /// and the group one). None yet.
+    BulkOptions;
+    /// Optional parameters of
+    /// [`ProvisioningServiceClient::create_x509_enrollment_group`](crate::ProvisioningServiceClient::create_x509_enrollment_group)
+    /// and its `_from_files` twin. None yet.
+    X509EnrollmentGroupOptions;
+}

@@ -13,10 +13,24 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// Optional parameters of queries.
-#[derive(Debug, Clone, Default)]
+///
+/// ```
+/// use dps_service_client::QueryOptions;
+/// assert_eq!(QueryOptions::default().with_page_size(100).page_size, Some(100));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryOptions {
     /// Items per page, sent as `x-ms-max-item-count`; the service's own default when `None`.
     pub page_size: Option<u32>,
+}
+
+impl QueryOptions {
+    /// These options with `page_size` items per page.
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
 }
 
 /// One page of query results.

@@ -2,6 +2,7 @@
 
 use crate::client::{ConditionalOptions, ProvisioningServiceClient, id_path, if_match_header};
 use crate::error::Result;
+use crate::options::GetOptions;
 use crate::query::{Page, QueryOptions, QueryStream};
 use crate::retry::Idempotency;
 use dps_protocol::models::DeviceRegistrationState;
@@ -12,7 +13,9 @@ impl ProvisioningServiceClient {
     pub async fn get_registration_state(
         &self,
         registration_id: &str,
+        options: Option<GetOptions>,
     ) -> Result<DeviceRegistrationState> {
+        let _ = options;
         let path = id_path("registrations", registration_id, "")?;
         self.call(
             "DeviceRegistrationState_Get",

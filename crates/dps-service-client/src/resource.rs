@@ -5,7 +5,11 @@ use crate::client::{ConditionalOptions, ProvisioningServiceClient, id_path, if_m
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::{Page, QueryOptions};
 use crate::retry::Idempotency;
-use dps_protocol::models::{AttestationMechanism, BulkMode, MAX_BULK_ITEMS, QuerySpecification};
+use dps_protocol::errors::ErrorResponse;
+use dps_protocol::models::{
+    AttestationMechanism, BulkItemError, BulkMode, BulkOperationResult, MAX_BULK_ITEMS,
+    QuerySpecification,
+};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::Serialize;
@@ -31,16 +35,11 @@ pub(crate) trait Resource:
     /// The bulk request body.
     type Bulk: Serialize + Send + Sync;
     /// The bulk response body.
-    type BulkResult: DeserializeOwned + BulkResult + Send;
+    type BulkResult: DeserializeOwned + BulkOperationResult + Send;
     fn id(&self) -> &str;
     fn etag(&self) -> Option<&str>;
     fn clear_etag(&mut self);
     fn bulk(mode: BulkMode, items: Vec<Self>) -> Self::Bulk;
-}
-
-/// Aggregation of chunked bulk results.
-pub(crate) trait BulkResult {
-    fn merge(&mut self, other: Self);
 }
 
 impl ProvisioningServiceClient {
@@ -68,8 +67,9 @@ impl ProvisioningServiceClient {
         .await
     }
 
-    /// Create only: a single-item bulk `create`, which the service refuses with 409201 when the
-    /// record exists (a PUT would silently replace it), then a GET for the stored record.
+    /// Create only: a single-item bulk `create`, which the service refuses with
+    /// [`ALREADY_EXISTS`](dps_protocol::codes::ALREADY_EXISTS) when the record exists (a PUT
+    /// would silently replace it), then a GET for the stored record.
     pub(crate) async fn create_resource<R: Resource>(&self, record: &R) -> Result<R> {
         let mut fresh = record.clone();
         fresh.clear_etag();
@@ -88,31 +88,16 @@ impl ProvisioningServiceClient {
                 Idempotency::NotIdempotent,
             )
             .await?;
-        let result: serde_json::Value = resp.json()?;
-        if let Some(err) = result
-            .get("errors")
-            .and_then(|e| e.as_array())
-            .and_then(|e| e.first())
-        {
-            let code = err.get("errorCode").and_then(serde_json::Value::as_i64);
-            let status = code.map(|c| (c / 1000) as u16).unwrap_or(400);
-            let message = err
-                .get("errorStatus")
-                .and_then(|m| m.as_str())
-                .unwrap_or("create failed");
-            let body =
-                serde_json::json!({"errorCode": code, "message": format!("{id}: {message}")});
-            return Err(Error::from_response(
-                status,
-                body.to_string().as_bytes(),
-                None,
-            ));
+        let result: R::BulkResult = resp.json()?;
+        if let Some(err) = result.errors().first() {
+            let message = format!("{id}: {}", err.reason());
+            let response = match err.code() {
+                Some(code) => ErrorResponse::from_code(code, message),
+                None => ErrorResponse::from_status(400, message),
+            };
+            return Err(Error::from_error_response(response));
         }
-        if result
-            .get("isSuccessful")
-            .and_then(serde_json::Value::as_bool)
-            == Some(false)
-        {
+        if !result.is_successful() {
             return Err(Error::new(
                 ErrorKind::Http,
                 format!("{id}: the service reported a failed create without details"),

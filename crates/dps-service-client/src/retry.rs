@@ -87,30 +87,13 @@ pub fn delay(
 }
 
 /// Reads a server's retry hint: `retry-after-ms`, `x-ms-retry-after-ms`, or `Retry-After` in
-/// seconds or as an HTTP date relative to `now`.
+/// seconds or as an HTTP date relative to `now` ([`dps_protocol::retry_after::delay`], which
+/// the device client uses too).
 pub fn server_delay(
     headers: &reqwest::header::HeaderMap,
     now: std::time::SystemTime,
 ) -> Option<Duration> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = get(name).and_then(|v| v.parse::<u64>().ok()) {
-            return Some(Duration::from_millis(ms));
-        }
-    }
-    let value = get("retry-after")?;
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when =
-        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let when = std::time::SystemTime::from(when);
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    dps_protocol::retry_after::delay(|name| headers.get(name).and_then(|v| v.to_str().ok()), now)
 }
 
 #[cfg(test)]

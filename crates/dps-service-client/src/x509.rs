@@ -3,6 +3,7 @@
 
 use crate::client::ProvisioningServiceClient;
 use crate::error::{Error, ErrorKind, Result};
+use crate::options::X509EnrollmentGroupOptions;
 use base64::Engine;
 use dps_protocol::models::{EnrollmentGroup, ProvisioningStatus};
 use std::path::Path;
@@ -69,7 +70,7 @@ impl ProvisioningServiceClient {
     /// ```no_run
     /// # async fn demo(client: dps_service_client::ProvisioningServiceClient) -> dps_service_client::Result<()> {
     /// let pem = std::fs::read("certs/certs/azure-iot-test-only.intermediate.cert.pem").expect("readable");
-    /// let group = client.create_x509_enrollment_group("my-group", &pem, None).await?;
+    /// let group = client.create_x509_enrollment_group("my-group", &pem, None, None).await?;
     /// println!("created {} (etag {:?})", group.enrollment_group_id, group.etag);
     /// # Ok(()) }
     /// ```
@@ -78,7 +79,9 @@ impl ProvisioningServiceClient {
         group_id: &str,
         primary: &[u8],
         secondary: Option<&[u8]>,
+        options: Option<X509EnrollmentGroupOptions>,
     ) -> Result<EnrollmentGroup> {
+        let _ = options;
         let primary = certificate_for_upload(primary)?;
         let secondary = secondary.map(certificate_for_upload).transpose()?;
         let mut group = EnrollmentGroup::x509_signing(group_id, primary, secondary);
@@ -92,6 +95,7 @@ impl ProvisioningServiceClient {
         group_id: &str,
         primary: &Path,
         secondary: Option<&Path>,
+        options: Option<X509EnrollmentGroupOptions>,
     ) -> Result<EnrollmentGroup> {
         let read = |p: &Path| {
             std::fs::read(p).map_err(|e| {
@@ -104,7 +108,7 @@ impl ProvisioningServiceClient {
         };
         let primary = read(primary)?;
         let secondary = secondary.map(read).transpose()?;
-        self.create_x509_enrollment_group(group_id, &primary, secondary.as_deref())
+        self.create_x509_enrollment_group(group_id, &primary, secondary.as_deref(), options)
             .await
     }
 }

@@ -2,6 +2,7 @@
 //! and the request limits on the wire.
 
 use dps_e2e::{TestEmulator, rt, send};
+use dps_protocol::codes;
 use dps_protocol::models::{BulkMode, EnrollmentGroup, IndividualEnrollment, QuerySpecification};
 use futures_util::TryStreamExt;
 use reqwest::Method;
@@ -27,7 +28,7 @@ fn create_update_and_delete_23_items() {
         let all = || ids.iter().map(|id| enrollment(id)).collect::<Vec<_>>();
 
         let created = client
-            .run_bulk_enrollment_operation(BulkMode::Create, all())
+            .run_bulk_enrollment_operation(BulkMode::Create, all(), None)
             .await
             .expect("bulk create");
         assert!(!created.is_successful);
@@ -38,7 +39,10 @@ fn create_update_and_delete_23_items() {
             .collect();
         assert_eq!(failed, existing, "errors in input order");
         assert!(
-            created.errors.iter().all(|e| e.error_code == 409_201),
+            created
+                .errors
+                .iter()
+                .all(|e| e.error_code == codes::ALREADY_EXISTS),
             "{:?}",
             created.errors
         );
@@ -50,7 +54,7 @@ fn create_update_and_delete_23_items() {
         assert_eq!(listed.len(), 23);
 
         let updated = client
-            .run_bulk_enrollment_operation(BulkMode::Update, all())
+            .run_bulk_enrollment_operation(BulkMode::Update, all(), None)
             .await
             .expect("bulk update");
         assert!(
@@ -62,7 +66,7 @@ fn create_update_and_delete_23_items() {
         // `listed` holds the etags from before the update: all stale now.
         let stale: Vec<IndividualEnrollment> = listed.iter().take(3).cloned().collect();
         let refused = client
-            .run_bulk_enrollment_operation(BulkMode::UpdateIfMatchETag, stale.clone())
+            .run_bulk_enrollment_operation(BulkMode::UpdateIfMatchETag, stale.clone(), None)
             .await
             .expect("bulk updateIfMatchETag");
         assert!(!refused.is_successful);
@@ -72,11 +76,11 @@ fn create_update_and_delete_23_items() {
             assert_eq!(e.error_code / 1000, 412, "{e:?}");
         }
         let fresh = client
-            .get_enrollment(&stale[0].registration_id)
+            .get_enrollment(&stale[0].registration_id, None)
             .await
             .expect("get");
         let ok = client
-            .run_bulk_enrollment_operation(BulkMode::UpdateIfMatchETag, vec![fresh])
+            .run_bulk_enrollment_operation(BulkMode::UpdateIfMatchETag, vec![fresh], None)
             .await
             .expect("bulk updateIfMatchETag");
         assert!(ok.is_successful, "{:?}", ok.errors);
@@ -88,18 +92,21 @@ fn create_update_and_delete_23_items() {
         ];
         doomed[0].etag = None;
         let deleted = client
-            .run_bulk_enrollment_operation(BulkMode::Delete, doomed)
+            .run_bulk_enrollment_operation(BulkMode::Delete, doomed, None)
             .await
             .expect("bulk delete");
         assert!(!deleted.is_successful);
         assert_eq!(deleted.errors.len(), 1);
         assert_eq!(deleted.errors[0].registration_id, "no-such-device");
-        assert_eq!(deleted.errors[0].error_code, 404_201);
+        assert_eq!(deleted.errors[0].error_code, codes::ENROLLMENT_NOT_FOUND);
         for id in ["bulk-00", "bulk-01"] {
-            let e = client.get_enrollment(id).await.expect_err("deleted");
-            assert_eq!(e.error_code(), Some(404_201));
+            let e = client.get_enrollment(id, None).await.expect_err("deleted");
+            assert_eq!(e.code(), Some(codes::ENROLLMENT_NOT_FOUND));
         }
-        client.get_enrollment("bulk-02").await.expect("untouched");
+        client
+            .get_enrollment("bulk-02", None)
+            .await
+            .expect("untouched");
     });
 }
 
@@ -114,7 +121,7 @@ fn group_bulk_reports_group_ids() {
             .await
             .expect("created");
         let r = client
-            .run_bulk_enrollment_group_operation(BulkMode::Create, vec![g("new"), g("old")])
+            .run_bulk_enrollment_group_operation(BulkMode::Create, vec![g("new"), g("old")], None)
             .await
             .expect("bulk");
         assert!(!r.is_successful);
@@ -124,10 +131,10 @@ fn group_bulk_reports_group_ids() {
                 r.errors[0].enrollment_group_id.as_str(),
                 r.errors[0].error_code
             ),
-            ("old", 409_201)
+            ("old", i64::from(codes::ALREADY_EXISTS))
         );
         client
-            .get_enrollment_group("new")
+            .get_enrollment_group("new", None)
             .await
             .expect("created by bulk");
     });
@@ -159,7 +166,7 @@ fn bulk_limits_on_the_wire() {
         let r = send(t.request(Method::POST, "/enrollments").json(&again)).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["errors"][0]["registrationId"], "raw-3");
-        assert_eq!(r.json()["errors"][0]["errorCode"], 409_201);
+        assert_eq!(r.json()["errors"][0]["errorCode"], codes::ALREADY_EXISTS);
         assert!(r.json()["errors"][0]["errorStatus"].is_string());
     });
 }

@@ -4,9 +4,12 @@
 use dps_certgen::Signer;
 use dps_e2e::{TestChain, TestEmulator, der_of, rt, send};
 use dps_protocol::models::EnrollmentGroup;
-use dps_service_client::{CertificateClient, CertificateClientOptions, ErrorKind};
+use dps_service_client::{
+    CertificateClient, CertificateClientOptions, CertificateUploadOptions, ErrorKind,
+};
 use reqwest::Method;
 use serde_json::json;
+use std::convert::Infallible;
 
 const CERTS: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Devices/provisioningServices/n/certificates";
 
@@ -18,10 +21,14 @@ fn proof_of_possession_step_by_step() {
     let root = chain.root_pem();
     rt().block_on(async {
         let uploaded = certs
-            .create_or_update("root", root.as_bytes(), Some(false), None)
+            .create_or_update(
+                "root",
+                root.as_bytes(),
+                Some(CertificateUploadOptions::default().with_is_verified(false)),
+            )
             .await
             .expect("uploaded");
-        let got = certs.get("root").await.expect("get");
+        let got = certs.get("root", None).await.expect("get");
         assert_eq!(got.name, "root");
         assert_eq!(
             got.resource_type,
@@ -63,7 +70,7 @@ fn proof_of_possession_step_by_step() {
 
         let etag = got.etag.clone().expect("etag");
         let code = certs
-            .generate_verification_code("root", &etag)
+            .generate_verification_code("root", &etag, None)
             .await
             .expect("code");
         let code_etag = code.etag.clone().expect("etag");
@@ -78,12 +85,12 @@ fn proof_of_possession_step_by_step() {
 
         let pem = chain.verification_pem(&value, Signer::Root);
         let verified = certs
-            .verify("root", &code_etag, pem.as_bytes())
+            .verify("root", &code_etag, pem.as_bytes(), None)
             .await
             .expect("verified");
         assert_eq!(verified.properties.is_verified, Some(true));
         assert_ne!(verified.etag.as_deref(), Some(code_etag.as_str()));
-        let got = certs.get("root").await.expect("get");
+        let got = certs.get("root", None).await.expect("get");
         assert_eq!(
             (got.properties.is_verified, &got.etag),
             (Some(true), &verified.etag)
@@ -121,15 +128,15 @@ fn list_and_delete() {
     let chain = TestChain::new();
     rt().block_on(async {
         let a = certs
-            .create_or_update("ca-a", chain.root_pem().as_bytes(), None, None)
+            .create_or_update("ca-a", chain.root_pem().as_bytes(), None)
             .await
             .expect("a");
         certs
-            .create_or_update("ca-b", chain.intermediate_pem().as_bytes(), None, None)
+            .create_or_update("ca-b", chain.intermediate_pem().as_bytes(), None)
             .await
             .expect("b");
         let mut names: Vec<String> = certs
-            .list()
+            .list(None)
             .await
             .expect("list")
             .into_iter()
@@ -141,19 +148,19 @@ fn list_and_delete() {
         let r = send(t.request(Method::DELETE, &format!("{CERTS}/ca-a"))).await;
         assert_eq!(r.status, 412, "DELETE without If-Match: {}", r.text());
         let e = certs
-            .delete("ca-a", "c3RhbGU=")
+            .delete("ca-a", "c3RhbGU=", None)
             .await
             .expect_err("stale etag");
         assert_eq!(e.kind(), ErrorKind::PreconditionFailed);
-        certs.get("ca-a").await.expect("still there");
+        certs.get("ca-a", None).await.expect("still there");
 
         certs
-            .delete("ca-a", a.etag.as_deref().expect("etag"))
+            .delete("ca-a", a.etag.as_deref().expect("etag"), None)
             .await
             .expect("deleted");
-        let e = certs.get("ca-a").await.expect_err("gone");
+        let e = certs.get("ca-a", None).await.expect_err("gone");
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert_eq!(certs.list().await.expect("list").len(), 1);
+        assert_eq!(certs.list(None).await.expect("list").len(), 1);
     });
 }
 
@@ -169,36 +176,54 @@ fn prove_possession_in_one_call() {
     let root = chain.root_pem();
     rt().block_on(async {
         let verified = via_cs
-            .prove_possession("pop-root", root.as_bytes(), |code| {
-                Ok(chain.verification_pem(code, Signer::Root).into_bytes())
-            })
+            .prove_possession(
+                "pop-root",
+                root.as_bytes(),
+                |code| Ok::<_, Infallible>(chain.verification_pem(code, Signer::Root).into_bytes()),
+                None,
+            )
             .await
             .expect("proved");
         assert_eq!(verified.properties.is_verified, Some(true));
         let again = via_cs
-            .prove_possession("pop-root", root.as_bytes(), |_| panic!("already verified"))
+            .prove_possession(
+                "pop-root",
+                root.as_bytes(),
+                |_| -> Result<Vec<u8>, Infallible> { panic!("already verified") },
+                None,
+            )
             .await
             .expect("already verified");
         assert_eq!(again.etag, verified.etag, "nothing written");
 
         // An intermediate, proved with a certificate signed by the intermediate's key.
         let mid = via_cs
-            .prove_possession("pop-mid", chain.intermediate_pem().as_bytes(), |code| {
-                Ok(chain
-                    .verification_pem(code, Signer::Intermediate)
-                    .into_bytes())
-            })
+            .prove_possession(
+                "pop-mid",
+                chain.intermediate_pem().as_bytes(),
+                |code| {
+                    Ok::<_, Infallible>(
+                        chain
+                            .verification_pem(code, Signer::Intermediate)
+                            .into_bytes(),
+                    )
+                },
+                None,
+            )
             .await
             .expect("proved");
         assert_eq!(mid.properties.is_verified, Some(true));
 
         let e = via_cs
-            .prove_possession("pop-root", chain.intermediate_pem().as_bytes(), |_| {
-                panic!("not reached")
-            })
+            .prove_possession(
+                "pop-root",
+                chain.intermediate_pem().as_bytes(),
+                |_| -> Result<Vec<u8>, Infallible> { panic!("not reached") },
+                None,
+            )
             .await
             .expect_err("another certificate under that name");
-        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert_eq!(e.service().map(|e| e.kind()), Some(ErrorKind::Conflict));
     });
 }
 
@@ -210,7 +235,7 @@ fn ca_certificates_given_at_start_are_verified() {
     rt().block_on(async {
         let got = t
             .certificate_client()
-            .get("root")
+            .get("root", None)
             .await
             .expect("registered");
         assert_eq!(got.properties.is_verified, Some(true));

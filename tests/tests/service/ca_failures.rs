@@ -14,7 +14,7 @@ fn verification_failures() {
     let chain = TestChain::new();
     rt().block_on(async {
         let uploaded = certs
-            .create_or_update("root", chain.root_pem().as_bytes(), None, None)
+            .create_or_update("root", chain.root_pem().as_bytes(), None)
             .await
             .expect("uploaded");
         let upload_etag = uploaded.etag.clone().expect("etag");
@@ -24,7 +24,7 @@ fn verification_failures() {
             Signer::Root,
         );
         let e = certs
-            .verify("root", &upload_etag, early.as_bytes())
+            .verify("root", &upload_etag, early.as_bytes(), None)
             .await
             .expect_err("no code yet");
         assert_eq!(
@@ -34,7 +34,7 @@ fn verification_failures() {
         );
 
         let code = certs
-            .generate_verification_code("root", &upload_etag)
+            .generate_verification_code("root", &upload_etag, None)
             .await
             .expect("code");
         let value = code.properties.verification_code.clone().expect("code");
@@ -42,7 +42,7 @@ fn verification_failures() {
         let good = chain.verification_pem(&value, Signer::Root);
 
         let e = certs
-            .verify("root", &upload_etag, good.as_bytes())
+            .verify("root", &upload_etag, good.as_bytes(), None)
             .await
             .expect_err("the pre-code etag");
         assert_eq!(
@@ -52,7 +52,7 @@ fn verification_failures() {
         );
 
         let e = certs
-            .verify("root", &etag, early.as_bytes())
+            .verify("root", &etag, early.as_bytes(), None)
             .await
             .expect_err("CN is not the code");
         assert_eq!(e.kind(), ErrorKind::BadRequest, "{e}");
@@ -64,7 +64,7 @@ fn verification_failures() {
 
         let by_mid = chain.verification_pem(&value, Signer::Intermediate);
         let e = certs
-            .verify("root", &etag, by_mid.as_bytes())
+            .verify("root", &etag, by_mid.as_bytes(), None)
             .await
             .expect_err("signed by the intermediate");
         assert_eq!(e.kind(), ErrorKind::BadRequest, "{e}");
@@ -74,7 +74,7 @@ fn verification_failures() {
             e.message()
         );
 
-        let got = certs.get("root").await.expect("get");
+        let got = certs.get("root", None).await.expect("get");
         assert_eq!(
             got.etag.as_deref(),
             Some(etag.as_str()),
@@ -83,7 +83,7 @@ fn verification_failures() {
         assert_eq!(got.properties.is_verified, Some(false));
 
         let verified = certs
-            .verify("root", &etag, good.as_bytes())
+            .verify("root", &etag, good.as_bytes(), None)
             .await
             .expect("verified");
         let e = certs
@@ -91,6 +91,7 @@ fn verification_failures() {
                 "root",
                 verified.etag.as_deref().expect("etag"),
                 good.as_bytes(),
+                None,
             )
             .await
             .expect_err("the code is used up");
@@ -110,14 +111,14 @@ fn only_ca_certificates_are_uploaded() {
     let leaf = chain.device_pem("leaf-device");
     rt().block_on(async {
         let e = certs
-            .create_or_update("leaf", leaf.as_bytes(), None, None)
+            .create_or_update("leaf", leaf.as_bytes(), None)
             .await
             .expect_err("not a CA");
         assert_eq!((e.kind(), e.status()), (ErrorKind::BadRequest, Some(400)), "{e}");
-        assert_eq!(certs.get("leaf").await.map_err(|e| e.kind()).err(), Some(ErrorKind::NotFound));
+        assert_eq!(certs.get("leaf", None).await.map_err(|e| e.kind()).err(), Some(ErrorKind::NotFound));
 
         let e = certs
-            .create_or_update("junk", b"not a certificate", None, None)
+            .create_or_update("junk", b"not a certificate", None)
             .await
             .expect_err("refused before sending");
         assert_eq!(e.kind(), ErrorKind::InvalidInput);

@@ -35,7 +35,10 @@ fn one_conditional_update_wins() {
                 assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
             }
         }
-        let now = client.get_enrollment_group("race").await.expect("get");
+        let now = client
+            .get_enrollment_group("race", None)
+            .await
+            .expect("get");
         assert_eq!(now.etag, winners[0].etag);
         assert_eq!(now.iot_hub_host_name, winners[0].iot_hub_host_name);
     });
@@ -50,7 +53,7 @@ fn one_create_wins() {
             let client = client.clone();
             let mut e = IndividualEnrollment::symmetric_key("contested", None);
             e.device_id = Some(format!("device-{i}"));
-            async move { client.create_enrollment(&e).await }
+            async move { client.create_enrollment(&e, None).await }
         });
         let results = join_all(attempts).await;
         let won: Vec<_> = results.iter().filter(|r| r.is_ok()).collect();
@@ -81,7 +84,7 @@ fn concurrent_unconditional_writes_all_land() {
         }
         for i in 0..20 {
             let e = client
-                .get_enrollment(&format!("par-{i:02}"))
+                .get_enrollment(&format!("par-{i:02}"), None)
                 .await
                 .expect("stored");
             assert_eq!(e.provisioning_status, Some(ProvisioningStatus::Disabled));

@@ -2,6 +2,7 @@
 //! with the `info` the service computes, TPM and symmetric keys, etags, and 404s.
 
 use dps_e2e::{TestChain, TestEmulator, rt};
+use dps_protocol::codes;
 use dps_protocol::models::{
     AttestationType, IndividualEnrollment, ProvisioningStatus, QuerySpecification,
     RegistrationStatus,
@@ -10,9 +11,7 @@ use dps_service_client::{ConditionalOptions, ErrorKind};
 use futures_util::TryStreamExt;
 
 fn if_match(etag: Option<&str>) -> Option<ConditionalOptions> {
-    Some(ConditionalOptions {
-        if_match: Some(etag.expect("an etag").to_owned()),
-    })
+    Some(ConditionalOptions::default().with_if_match(etag.expect("an etag")))
 }
 
 #[test]
@@ -25,7 +24,7 @@ fn x509_enrollment_gets_info_and_keeps_its_certificate() {
     let summary = dps_certgen::summarize(&der).expect("summary");
     rt().block_on(async {
         let created = client
-            .create_enrollment(&IndividualEnrollment::x509_client("device-01", pem.clone()))
+            .create_enrollment(&IndividualEnrollment::x509_client("device-01", pem.clone()), None)
             .await
             .expect("created");
         let state = created.registration_state.as_ref().expect("registrationState on GET");
@@ -60,7 +59,7 @@ fn x509_enrollment_gets_info_and_keeps_its_certificate() {
         assert!(updated.registration_state.is_none(), "PUT responses omit registrationState");
         assert_eq!(slot(&updated).info.map(|i| i.sha256_thumbprint), Some(thumbprints.sha256.clone()));
         let att = client
-            .get_enrollment_attestation_mechanism("DEVICE-01")
+            .get_enrollment_attestation_mechanism("DEVICE-01", None)
             .await
             .expect("attestation mechanism");
         assert_eq!(att.attestation_type, AttestationType::X509);
@@ -82,14 +81,17 @@ fn enrollment_lifecycle_with_etags() {
     let client = t.client();
     rt().block_on(async {
         let sym = IndividualEnrollment::symmetric_key("Dev-A", None);
-        let v1 = client.create_enrollment(&sym).await.expect("created");
-        let e = client.create_enrollment(&sym).await.expect_err("exists");
+        let v1 = client.create_enrollment(&sym, None).await.expect("created");
+        let e = client
+            .create_enrollment(&sym, None)
+            .await
+            .expect_err("exists");
         assert_eq!(
-            (e.kind(), e.error_code()),
-            (ErrorKind::Conflict, Some(409_201))
+            (e.kind(), e.code()),
+            (ErrorKind::Conflict, Some(codes::ALREADY_EXISTS))
         );
         let got = client
-            .get_enrollment("dev-a")
+            .get_enrollment("dev-a", None)
             .await
             .expect("case-insensitive get");
         assert_eq!(
@@ -137,11 +139,18 @@ fn enrollment_lifecycle_with_etags() {
             .await
             .expect_err("missing");
         assert_eq!(
-            (e.kind(), e.status(), e.error_code()),
-            (ErrorKind::NotFound, Some(404), Some(404_201))
+            (e.kind(), e.status(), e.code()),
+            (
+                ErrorKind::NotFound,
+                Some(404),
+                Some(codes::ENROLLMENT_NOT_FOUND)
+            )
         );
-        let e = client.get_enrollment("dev-a").await.expect_err("missing");
-        assert_eq!(e.error_code(), Some(404_201));
+        let e = client
+            .get_enrollment("dev-a", None)
+            .await
+            .expect_err("missing");
+        assert_eq!(e.code(), Some(codes::ENROLLMENT_NOT_FOUND));
 
         client
             .create_or_update_enrollment(&IndividualEnrollment::symmetric_key("dev-b", None), None)
@@ -167,7 +176,7 @@ fn tpm_enrollment_returns_its_endorsement_key() {
             .expect("created");
         assert_eq!(created.attestation.attestation_type, AttestationType::Tpm);
         let att = client
-            .get_enrollment_attestation_mechanism("tpm-01")
+            .get_enrollment_attestation_mechanism("tpm-01", None)
             .await
             .expect("attestation mechanism");
         assert_eq!(att.tpm.map(|t| t.endorsement_key), Some(ek));
@@ -190,18 +199,22 @@ fn registration_states_missing_and_empty() {
     let client = t.client();
     rt().block_on(async {
         let e = client
-            .get_registration_state("nobody")
+            .get_registration_state("nobody", None)
             .await
             .expect_err("missing");
         assert_eq!(
-            (e.kind(), e.status(), e.error_code()),
-            (ErrorKind::NotFound, Some(404), Some(404_202))
+            (e.kind(), e.status(), e.code()),
+            (
+                ErrorKind::NotFound,
+                Some(404),
+                Some(codes::REGISTRATION_NOT_FOUND)
+            )
         );
         let e = client
             .delete_registration_state("nobody", None)
             .await
             .expect_err("missing");
-        assert_eq!(e.error_code(), Some(404_202));
+        assert_eq!(e.code(), Some(codes::REGISTRATION_NOT_FOUND));
         let all: Vec<_> = client
             .query_registration_states("some-group", None)
             .try_collect()

@@ -5,6 +5,7 @@ use dps_e2e::{TestEmulator, rt, send};
 use dps_emulator::Faults;
 use dps_emulator::Quotas;
 use dps_emulator::clock::ManualClock;
+use dps_protocol::codes;
 use dps_protocol::models::{EnrollmentGroup, QuerySpecification};
 use dps_service_client::{ClientOptions, ErrorKind, ProvisioningServiceClient, RetryOptions};
 use reqwest::Method;
@@ -41,7 +42,7 @@ fn a_service_that_always_fails_gives_a_server_error() {
     let client = client_with(&t, 3);
     rt().block_on(async {
         let e = client
-            .get_enrollment_group("any")
+            .get_enrollment_group("any", None)
             .await
             .expect_err("always 503");
         assert_eq!(
@@ -69,12 +70,12 @@ fn retries_ride_out_a_flaky_service() {
             .expect("created despite faults");
         let other = EnrollmentGroup::symmetric_key("flaky-2", None);
         client
-            .create_enrollment_group(&other)
+            .create_enrollment_group(&other, None)
             .await
             .expect("bulk create retried on 503s");
         for _ in 0..20 {
             let got = client
-                .get_enrollment_group("flaky")
+                .get_enrollment_group("flaky", None)
                 .await
                 .expect("retried to success");
             assert_eq!(got.etag, created.etag);
@@ -112,8 +113,8 @@ fn quotas_throttle_until_the_next_minute() {
             .await
             .expect_err("quota used up");
         assert_eq!(
-            (e.kind(), e.status(), e.error_code()),
-            (ErrorKind::Throttled, Some(429), Some(429_001))
+            (e.kind(), e.status(), e.code()),
+            (ErrorKind::Throttled, Some(429), Some(codes::THROTTLED))
         );
 
         let r = send(t.request(Method::GET, "/enrollmentGroups/x")).await;
@@ -123,7 +124,10 @@ fn quotas_throttle_until_the_next_minute() {
             Some("60"),
             "at second :00 the window ends in 60 s"
         );
-        assert_eq!(r.header("x-ms-error-code"), Some("429001"));
+        assert_eq!(
+            r.header("x-ms-error-code"),
+            Some(codes::THROTTLED.to_string().as_str())
+        );
 
         clock.advance(Duration::from_secs(45));
         let r = send(t.request(Method::GET, "/enrollmentGroups/x")).await;

@@ -3,15 +3,14 @@
 
 use base64::Engine;
 use dps_e2e::{TestChain, TestEmulator, rt};
+use dps_protocol::codes;
 use dps_protocol::models::{
     AttestationType, EnrollmentGroup, ProvisioningStatus, SymmetricKeyAttestation,
 };
 use dps_service_client::{ConditionalOptions, ErrorKind};
 
 fn if_match(etag: &str) -> Option<ConditionalOptions> {
-    Some(ConditionalOptions {
-        if_match: Some(etag.to_owned()),
-    })
+    Some(ConditionalOptions::default().with_if_match(etag))
 }
 
 fn key_len(key: Option<&String>) -> usize {
@@ -30,7 +29,7 @@ fn create_conflicts_and_get_ignores_case() {
     rt().block_on(async {
         let group = EnrollmentGroup::x509_signing("Group-1", chain.intermediate_pem(), None);
         let created = client
-            .create_enrollment_group(&group)
+            .create_enrollment_group(&group, None)
             .await
             .expect("created");
         assert_eq!(created.enrollment_group_id, "Group-1");
@@ -41,13 +40,19 @@ fn create_conflicts_and_get_ignores_case() {
         let etag = created.etag.clone().expect("an etag");
 
         let e = client
-            .create_enrollment_group(&group)
+            .create_enrollment_group(&group, None)
             .await
             .expect_err("exists");
         assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
-        assert_eq!((e.status(), e.error_code()), (Some(409), Some(409_201)));
+        assert_eq!(
+            (e.status(), e.code()),
+            (Some(409), Some(codes::ALREADY_EXISTS))
+        );
 
-        let back = client.get_enrollment_group("GROUP-1").await.expect("get");
+        let back = client
+            .get_enrollment_group("GROUP-1", None)
+            .await
+            .expect("get");
         assert_eq!(
             back.etag.as_deref(),
             Some(etag.as_str()),
@@ -125,7 +130,10 @@ fn updates_and_deletes_honour_etags() {
             (e.kind(), e.status()),
             (ErrorKind::PreconditionFailed, Some(412))
         );
-        let now = client.get_enrollment_group("cond").await.expect("get");
+        let now = client
+            .get_enrollment_group("cond", None)
+            .await
+            .expect("get");
         assert_eq!(now.etag, v2.etag, "the refused update changed nothing");
 
         let v3 = client
@@ -142,10 +150,13 @@ fn updates_and_deletes_honour_etags() {
             .delete_enrollment_group("COND", if_match(v3.etag.as_deref().expect("etag")))
             .await
             .expect("delete with the current etag");
-        let e = client.get_enrollment_group("cond").await.expect_err("gone");
+        let e = client
+            .get_enrollment_group("cond", None)
+            .await
+            .expect_err("gone");
         assert_eq!(
-            (e.kind(), e.error_code()),
-            (ErrorKind::NotFound, Some(404_204))
+            (e.kind(), e.code()),
+            (ErrorKind::NotFound, Some(codes::GROUP_NOT_FOUND))
         );
 
         client
@@ -161,7 +172,10 @@ fn updates_and_deletes_honour_etags() {
             .await
             .expect_err("missing");
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-        assert_eq!((e.status(), e.error_code()), (Some(404), Some(404_204)));
+        assert_eq!(
+            (e.status(), e.code()),
+            (Some(404), Some(codes::GROUP_NOT_FOUND))
+        );
     });
 }
 
@@ -184,7 +198,7 @@ fn symmetric_keys_are_generated_kept_and_readable() {
         assert_ne!(keys.primary_key, keys.secondary_key);
 
         let att = client
-            .get_enrollment_group_attestation_mechanism("SYM")
+            .get_enrollment_group_attestation_mechanism("SYM", None)
             .await
             .expect("attestation mechanism");
         assert_eq!(att.attestation_type, AttestationType::SymmetricKey);
@@ -220,11 +234,11 @@ fn x509_group_attestation_mechanism_shows_info_only() {
     let chain = TestChain::new();
     rt().block_on(async {
         client
-            .create_x509_enrollment_group("x", chain.root_pem().as_bytes(), None)
+            .create_x509_enrollment_group("x", chain.root_pem().as_bytes(), None, None)
             .await
             .expect("created");
         let att = client
-            .get_enrollment_group_attestation_mechanism("x")
+            .get_enrollment_group_attestation_mechanism("x", None)
             .await
             .expect("attestation mechanism");
         assert_eq!(att.attestation_type, AttestationType::X509);
@@ -239,7 +253,7 @@ fn x509_group_attestation_mechanism_shows_info_only() {
         assert_eq!(info.version, 3);
 
         // Read-modify-write, as `az iot dps enrollment-group update` does: `info`, no certificate.
-        let mut edit = client.get_enrollment_group("x").await.expect("get");
+        let mut edit = client.get_enrollment_group("x", None).await.expect("get");
         edit.provisioning_status = Some(ProvisioningStatus::Disabled);
         let updated = client
             .update_enrollment_group(&edit, None)

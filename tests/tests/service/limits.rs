@@ -2,6 +2,7 @@
 
 use dps_e2e::{TestChain, TestEmulator, rt, send};
 use dps_emulator::Limits;
+use dps_protocol::codes;
 use dps_protocol::models::{EnrollmentGroup, IndividualEnrollment};
 use dps_service_client::ErrorKind;
 use reqwest::Method;
@@ -35,7 +36,7 @@ fn record_counts_are_capped() {
             "{e}"
         );
         client
-            .create_x509_enrollment_group("x1", chain.root_pem().as_bytes(), None)
+            .create_x509_enrollment_group("x1", chain.root_pem().as_bytes(), None, None)
             .await
             .expect("the cap is per attestation type");
         client
@@ -51,21 +52,24 @@ fn record_counts_are_capped() {
                 .expect("within the cap");
         }
         let e = client
-            .create_enrollment(&IndividualEnrollment::symmetric_key("e3", None))
+            .create_enrollment(&IndividualEnrollment::symmetric_key("e3", None), None)
             .await
             .expect_err("over the cap");
         assert_eq!(e.status(), Some(403), "{e}");
         client.delete_enrollment("e1", None).await.expect("deleted");
         let e3 = IndividualEnrollment::symmetric_key("e3", None);
-        client.create_enrollment(&e3).await.expect("room again");
+        client
+            .create_enrollment(&e3, None)
+            .await
+            .expect("room again");
 
         let certs = t.certificate_client();
         certs
-            .create_or_update("one", chain.root_pem().as_bytes(), None, None)
+            .create_or_update("one", chain.root_pem().as_bytes(), None)
             .await
             .expect("first CA");
         let e = certs
-            .create_or_update("two", chain.intermediate_pem().as_bytes(), None, None)
+            .create_or_update("two", chain.intermediate_pem().as_bytes(), None)
             .await
             .expect_err("over the CA cap");
         assert_eq!(e.status(), Some(400), "{e}");
@@ -81,7 +85,10 @@ fn bodies_over_96_kb_are_refused() {
             "optionalDeviceInformation": {"filler": filler}});
         let r = send(t.request(Method::PUT, "/enrollments/big").json(&body)).await;
         assert_eq!(r.status, 413, "{}", r.text());
-        assert_eq!(r.header("x-ms-error-code"), Some("413001"));
+        assert_eq!(
+            r.header("x-ms-error-code"),
+            Some(codes::TOO_LARGE.to_string().as_str())
+        );
         let r = send(t.request(Method::GET, "/enrollments/big")).await;
         assert_eq!(r.status, 404);
 
@@ -101,10 +108,10 @@ fn sdk_create_reports_a_refused_record_as_bad_request() {
         let short = base64::engine::general_purpose::STANDARD.encode([0u8; 4]);
         let keys = dps_protocol::models::SymmetricKeyAttestation::new(short.clone(), short);
         let e = client
-            .create_enrollment(&IndividualEnrollment::symmetric_key(
-                "short-keys",
-                Some(keys),
-            ))
+            .create_enrollment(
+                &IndividualEnrollment::symmetric_key("short-keys", Some(keys)),
+                None,
+            )
             .await
             .expect_err("keys too short");
         assert_eq!(
@@ -114,7 +121,7 @@ fn sdk_create_reports_a_refused_record_as_bad_request() {
         );
         assert!(e.message().contains("short-keys"), "{}", e.message());
         let e = client
-            .get_enrollment("short-keys")
+            .get_enrollment("short-keys", None)
             .await
             .expect_err("not stored");
         assert_eq!(e.kind(), ErrorKind::NotFound);

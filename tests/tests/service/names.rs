@@ -12,15 +12,18 @@ fn an_enrollment_called_registrations() {
     let client = t.client();
     rt().block_on(async {
         let e = IndividualEnrollment::symmetric_key("registrations", None);
-        client.create_enrollment(&e).await.expect("created");
+        client.create_enrollment(&e, None).await.expect("created");
         let g = EnrollmentGroup::symmetric_key("registrations", None);
-        client.create_enrollment_group(&g).await.expect("created");
         client
-            .get_enrollment_attestation_mechanism("registrations")
+            .create_enrollment_group(&g, None)
+            .await
+            .expect("created");
+        client
+            .get_enrollment_attestation_mechanism("registrations", None)
             .await
             .expect("enrollment attestation mechanism");
         client
-            .get_enrollment_group_attestation_mechanism("registrations")
+            .get_enrollment_group_attestation_mechanism("registrations", None)
             .await
             .expect("group attestation mechanism");
     });
@@ -47,7 +50,7 @@ fn user_keys_starting_with_an_underscore_survive() {
         );
 
         // A read-modify-write must not lose them either.
-        let e = client.get_enrollment("under").await.expect("get");
+        let e = client.get_enrollment("under", None).await.expect("get");
         client.update_enrollment(&e, None).await.expect("updated");
         let got = send(t.request(Method::GET, "/enrollments/under"))
             .await

@@ -22,17 +22,13 @@ fn twenty_five_enrollments_in_pages_of_ten() {
             .map(|id| IndividualEnrollment::symmetric_key(id, None))
             .collect();
         let result = client
-            .run_bulk_enrollment_operation(BulkMode::Create, records)
+            .run_bulk_enrollment_operation(BulkMode::Create, records, None)
             .await
             .expect("bulk create");
         assert!(result.is_successful, "{:?}", result.errors);
 
         let spec = QuerySpecification::all();
-        let options = || {
-            Some(QueryOptions {
-                page_size: Some(10),
-            })
-        };
+        let options = || Some(QueryOptions::default().with_page_size(10));
         let mut token: Option<String> = None;
         let mut seen = Vec::new();
         let mut sizes = Vec::new();
@@ -82,7 +78,7 @@ fn groups_page_too() {
             .query_enrollment_groups_page(
                 &QuerySpecification::new("SELECT * FROM enrollmentGroups"),
                 None,
-                Some(QueryOptions { page_size: Some(2) }),
+                Some(QueryOptions::default().with_page_size(2)),
             )
             .await
             .expect("page");
@@ -91,7 +87,7 @@ fn groups_page_too() {
         let all: Vec<EnrollmentGroup> = client
             .query_enrollment_groups(
                 QuerySpecification::all(),
-                Some(QueryOptions { page_size: Some(2) }),
+                Some(QueryOptions::default().with_page_size(2)),
             )
             .try_collect()
             .await

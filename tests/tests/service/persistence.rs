@@ -46,7 +46,7 @@ fn records_ca_and_keys_survive_a_restart() {
     rt().block_on(async {
         let client = t.client();
         let g = client
-            .get_enrollment_group("kept-group")
+            .get_enrollment_group("kept-group", None)
             .await
             .expect("group kept");
         assert_eq!(g.etag, group.etag);
@@ -56,7 +56,7 @@ fn records_ca_and_keys_survive_a_restart() {
             "keys kept"
         );
         let e = client
-            .get_enrollment("kept-dev")
+            .get_enrollment("kept-dev", None)
             .await
             .expect("enrollment kept");
         assert_eq!(e.etag, enrollment.etag);
@@ -85,11 +85,14 @@ fn generated_keys_replace_the_old_ones_and_persist() {
     rt().block_on(async {
         let e = t
             .client()
-            .get_enrollment_group("none")
+            .get_enrollment_group("none", None)
             .await
             .expect_err("missing");
         assert_eq!(e.kind(), ErrorKind::NotFound, "the new key works");
-        let e = old.get_enrollment_group("none").await.expect_err("old key");
+        let e = old
+            .get_enrollment_group("none", None)
+            .await
+            .expect_err("old key");
         assert_eq!(e.kind(), ErrorKind::Unauthorized, "the old key is refused");
     });
 

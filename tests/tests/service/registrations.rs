@@ -4,6 +4,7 @@
 use dps_device_client::DeviceAuth;
 use dps_e2e::{TestEmulator, rt, send};
 use dps_protocol::auth::{Secret, derive_device_key};
+use dps_protocol::codes;
 use dps_protocol::models::{DeviceRegistrationState, EnrollmentGroup, RegistrationStatus};
 use dps_service_client::{ConditionalOptions, ErrorKind, ProvisioningServiceClient, QueryOptions};
 use futures_util::TryStreamExt;
@@ -55,7 +56,7 @@ fn registrations_of_a_group_page_and_delete() {
                 .query_registration_states_page(
                     "fleet",
                     token.as_deref(),
-                    Some(QueryOptions { page_size: Some(5) }),
+                    Some(QueryOptions::default().with_page_size(5)),
                 )
                 .await
                 .expect("page");
@@ -68,7 +69,7 @@ fn registrations_of_a_group_page_and_delete() {
         }
         assert_eq!(sizes, [5, 5, 2]);
         let all: Vec<DeviceRegistrationState> = client
-            .query_registration_states("FLEET", Some(QueryOptions { page_size: Some(5) }))
+            .query_registration_states("FLEET", Some(QueryOptions::default().with_page_size(5)))
             .try_collect()
             .await
             .expect("stream");
@@ -86,14 +87,15 @@ fn registrations_of_a_group_page_and_delete() {
 
         // Re-registering writes a new state, so the first etag is stale.
         let first = client
-            .get_registration_state("fleet-dev-00")
+            .get_registration_state("fleet-dev-00", None)
             .await
             .expect("state");
         let second = register(&t, &fleet, "fleet-dev-00").await;
         assert_ne!(second, first.etag);
-        let stale = Some(ConditionalOptions {
-            if_match: first.etag.clone(),
-        });
+        let stale = first
+            .etag
+            .clone()
+            .map(|etag| ConditionalOptions::default().with_if_match(etag));
         let e = client
             .delete_registration_state("fleet-dev-00", stale)
             .await
@@ -102,16 +104,16 @@ fn registrations_of_a_group_page_and_delete() {
             (e.kind(), e.status()),
             (ErrorKind::PreconditionFailed, Some(412))
         );
-        let current = Some(ConditionalOptions { if_match: second });
+        let current = second.map(|etag| ConditionalOptions::default().with_if_match(etag));
         client
             .delete_registration_state("FLEET-DEV-00", current)
             .await
             .expect("deleted with its etag");
         let e = client
-            .get_registration_state("fleet-dev-00")
+            .get_registration_state("fleet-dev-00", None)
             .await
             .expect_err("gone");
-        assert_eq!(e.error_code(), Some(404_202));
+        assert_eq!(e.code(), Some(codes::REGISTRATION_NOT_FOUND));
         let r = send(t.request(Method::DELETE, "/registrations/fleet-dev-01")).await;
         assert_eq!((r.status, r.body.len()), (204, 0));
 

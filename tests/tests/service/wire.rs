@@ -2,6 +2,7 @@
 //! api-versions, status codes, error bodies and headers, `If-Match` forms, unknown fields.
 
 use dps_e2e::{RawResponse, TestEmulator, rt, send};
+use dps_protocol::codes;
 use dps_protocol::models::EnrollmentGroup;
 use reqwest::Method;
 use serde_json::json;
@@ -65,7 +66,7 @@ fn paths_ignore_case_and_trailing_slashes_and_decode_ids() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["registrationId"], "dev:01");
         let got = client
-            .get_enrollment("dev:01")
+            .get_enrollment("dev:01", None)
             .await
             .expect("SDK encodes the id too");
         assert_eq!(got.registration_id, "dev:01");
@@ -85,7 +86,7 @@ fn api_versions() {
         .await;
         assert_eq!(r.status, 200);
         let r = send(t.request_exact(Method::GET, "/enrollmentGroups/v")).await;
-        assert_error_shape(&r, 400, u64::from(dps_emulator::codes::BAD_API_VERSION));
+        assert_error_shape(&r, 400, u64::from(codes::BAD_API_VERSION));
         let r =
             send(t.request_exact(Method::GET, "/enrollmentGroups/v?api-version=2016-01-01")).await;
         assert_eq!(r.status, 400, "{}", r.text());
@@ -109,9 +110,9 @@ fn statuses_errors_and_if_match_forms() {
     let t = TestEmulator::start();
     rt().block_on(async {
         let r = send(t.request(Method::GET, "/enrollmentGroups/missing")).await;
-        assert_error_shape(&r, 404, 404_204);
+        assert_error_shape(&r, 404, u64::from(codes::GROUP_NOT_FOUND));
         let r = send(t.request(Method::GET, "/enrollments/missing")).await;
-        assert_error_shape(&r, 404, 404_201);
+        assert_error_shape(&r, 404, u64::from(codes::ENROLLMENT_NOT_FOUND));
 
         let created = send(
             t.request(Method::PUT, "/enrollmentGroups/st")
@@ -143,7 +144,7 @@ fn statuses_errors_and_if_match_forms() {
                 .json(&sym_group("st")),
         )
         .await;
-        assert_error_shape(&r, 412, u64::from(dps_emulator::codes::PRECONDITION_FAILED));
+        assert_error_shape(&r, 412, u64::from(codes::PRECONDITION_FAILED));
 
         let r = send(
             t.request(Method::PUT, "/enrollmentGroups/nothere")

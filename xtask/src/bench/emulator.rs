@@ -2,7 +2,7 @@
 //! `emulator.json` is written and the port accepts connections, measured through /proc, and
 //! stopped with SIGTERM like a user would.
 
-use super::worker::EmulatorInfo;
+use super::worker::{EmulatorInfo, read_info};
 use anyhow::{Context, bail};
 use std::fs;
 use std::net::TcpStream;
@@ -72,7 +72,7 @@ impl EmulatorProcess {
                     fs::read_to_string(&log).unwrap_or_default().trim_end()
                 );
             }
-            if let Ok(info) = EmulatorInfo::read(&info_path)
+            if let Ok(info) = read_info(&info_path)
                 && TcpStream::connect(("127.0.0.1", info.port)).is_ok()
             {
                 break info;

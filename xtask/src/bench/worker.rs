@@ -167,25 +167,18 @@ pub(crate) fn client_options(ca_pem: &[u8]) -> ClientOptions {
     }
 }
 
-/// The fields of `emulator.json` the bench uses.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct EmulatorInfo {
-    pub(crate) service_connection_string: String,
-    pub(crate) ca_certificate_path: PathBuf,
-    pub(crate) port: u16,
-}
+/// `emulator.json`, the one type the emulator writes it with.
+pub(crate) use dps_protocol::EmulatorInfo;
 
-impl EmulatorInfo {
-    pub(crate) fn read(path: &Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-    }
+/// Reads an `emulator.json`.
+pub(crate) fn read_info(path: &Path) -> anyhow::Result<EmulatorInfo> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    EmulatorInfo::from_json(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 fn client_from_info(info: &Path) -> anyhow::Result<ProvisioningServiceClient> {
-    let info = EmulatorInfo::read(info)?;
+    let info = read_info(info)?;
     let ca = std::fs::read(&info.ca_certificate_path)
         .with_context(|| format!("reading {}", info.ca_certificate_path.display()))?;
     Ok(ProvisioningServiceClient::from_connection_string(

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::enrollment::{EnrollmentGroup, IndividualEnrollment};
 use super::wire_enum::wire_enum;
+use crate::codes::ErrorCode;
 
 /// The most records one bulk operation may carry.
 pub const MAX_BULK_ITEMS: usize = 10;
@@ -88,6 +89,13 @@ pub struct BulkEnrollmentOperationError {
     pub error_status: String,
 }
 
+impl BulkEnrollmentOperationError {
+    /// [`Self::error_code`] as a typed code, when it is one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        ErrorCode::try_from(self.error_code).ok()
+    }
+}
+
 /// The result of a bulk operation on enrollment groups. The service answers 200 whenever the
 /// request is valid, even when items fail: check [`Self::is_successful`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -113,4 +121,86 @@ pub struct BulkEnrollmentGroupOperationError {
     pub error_code: i64,
     /// Human-readable reason.
     pub error_status: String,
+}
+
+impl BulkEnrollmentGroupOperationError {
+    /// [`Self::error_code`] as a typed code, when it is one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        ErrorCode::try_from(self.error_code).ok()
+    }
+}
+
+/// One failed item of a bulk operation, whichever the record kind: what a client needs to
+/// report it.
+pub trait BulkItemError {
+    /// The id of the record (registration id or group id).
+    fn id(&self) -> &str;
+    /// The item's DPS error code, when it is one.
+    fn code(&self) -> Option<ErrorCode>;
+    /// The service's reason (`errorStatus`).
+    fn reason(&self) -> &str;
+}
+
+impl BulkItemError for BulkEnrollmentOperationError {
+    fn id(&self) -> &str {
+        &self.registration_id
+    }
+    fn code(&self) -> Option<ErrorCode> {
+        BulkEnrollmentOperationError::code(self)
+    }
+    fn reason(&self) -> &str {
+        &self.error_status
+    }
+}
+
+impl BulkItemError for BulkEnrollmentGroupOperationError {
+    fn id(&self) -> &str {
+        &self.enrollment_group_id
+    }
+    fn code(&self) -> Option<ErrorCode> {
+        BulkEnrollmentGroupOperationError::code(self)
+    }
+    fn reason(&self) -> &str {
+        &self.error_status
+    }
+}
+
+/// The result of a bulk operation, whichever the record kind.
+pub trait BulkOperationResult {
+    /// The type of its per-item errors.
+    type ItemError: BulkItemError;
+    /// `true` only when every item succeeded.
+    fn is_successful(&self) -> bool;
+    /// One entry per failed item, in input order.
+    fn errors(&self) -> &[Self::ItemError];
+    /// Appends the result of a later chunk of the same operation.
+    fn merge(&mut self, other: Self);
+}
+
+impl BulkOperationResult for BulkEnrollmentOperationResult {
+    type ItemError = BulkEnrollmentOperationError;
+    fn is_successful(&self) -> bool {
+        self.is_successful
+    }
+    fn errors(&self) -> &[Self::ItemError] {
+        &self.errors
+    }
+    fn merge(&mut self, other: Self) {
+        self.is_successful &= other.is_successful;
+        self.errors.extend(other.errors);
+    }
+}
+
+impl BulkOperationResult for BulkEnrollmentGroupOperationResult {
+    type ItemError = BulkEnrollmentGroupOperationError;
+    fn is_successful(&self) -> bool {
+        self.is_successful
+    }
+    fn errors(&self) -> &[Self::ItemError] {
+        &self.errors
+    }
+    fn merge(&mut self, other: Self) {
+        self.is_successful &= other.is_successful;
+        self.errors.extend(other.errors);
+    }
 }

@@ -132,6 +132,12 @@ impl DeviceRegistrationResult {
             extra: Map::new(),
         }
     }
+
+    /// [`Self::error_code`] as a typed code, when there is one.
+    pub fn code(&self) -> Option<crate::codes::ErrorCode> {
+        self.error_code
+            .and_then(|c| crate::codes::ErrorCode::try_from(c).ok())
+    }
 }
 
 /// The X.509 part of a registration result.

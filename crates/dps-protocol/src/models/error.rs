@@ -51,6 +51,11 @@ impl ProvisioningServiceErrorDetails {
         }
     }
 
+    /// [`Self::error_code`] as a typed code, when it is one.
+    pub fn code(&self) -> Option<crate::codes::ErrorCode> {
+        crate::codes::ErrorCode::try_from(self.error_code).ok()
+    }
+
     /// The HTTP status encoded in the error code (`401002` → 401), when it is a plausible one.
     pub fn http_status(&self) -> Option<u16> {
         u16::try_from(self.error_code / 1000)

@@ -44,7 +44,7 @@ pub use attestation::{
 pub use bulk::{
     BulkEnrollmentGroupOperation, BulkEnrollmentGroupOperationError,
     BulkEnrollmentGroupOperationResult, BulkEnrollmentOperation, BulkEnrollmentOperationError,
-    BulkEnrollmentOperationResult, BulkMode, MAX_BULK_ITEMS,
+    BulkEnrollmentOperationResult, BulkItemError, BulkMode, BulkOperationResult, MAX_BULK_ITEMS,
 };
 pub use certificate::{
     ArmErrorDetail, ArmErrorResponse, CERTIFICATE_RESOURCE_TYPE, CertificateBodyDescription,

@@ -109,4 +109,10 @@ impl DeviceRegistrationState {
             extra: Map::new(),
         }
     }
+
+    /// [`Self::error_code`] as a typed code, when there is one.
+    pub fn code(&self) -> Option<crate::codes::ErrorCode> {
+        self.error_code
+            .and_then(|c| crate::codes::ErrorCode::try_from(c).ok())
+    }
 }

@@ -33,23 +33,21 @@ const EMULATOR_DPS: &str = "emulator";
 ///
 /// ```no_run
 /// use dps_protocol::auth::Secret;
-/// use dps_service_client::{CertificateClient, Error, ErrorKind};
+/// use dps_service_client::CertificateClient;
 ///
-/// /// A certificate whose subject CN is `code`, signed by the CA's private key.
-/// fn sign_verification_certificate(code: &str) -> dps_service_client::Result<Vec<u8>> {
-///     let failed = |why: String| Error::new(ErrorKind::InvalidInput, why);
+/// /// A certificate whose subject CN is `code`, signed by the CA's private key. Its error
+/// /// type is the caller's own; `prove_possession` hands it back unchanged.
+/// fn sign_verification_certificate(code: &str) -> std::io::Result<Vec<u8>> {
 ///     let status = std::process::Command::new("./certGen.sh")
 ///         .args(["create_verification_certificate", code])
-///         .status()
-///         .map_err(|e| failed(format!("cannot run certGen.sh: {e}")))?;
+///         .status()?;
 ///     if !status.success() {
-///         return Err(failed(format!("certGen.sh failed: {status}")));
+///         return Err(std::io::Error::other(format!("certGen.sh failed: {status}")));
 ///     }
 ///     std::fs::read("certs/verification-code.cert.pem")
-///         .map_err(|e| failed(format!("no verification certificate: {e}")))
 /// }
 ///
-/// # async fn demo() -> dps_service_client::Result<()> {
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = CertificateClient::for_azure(
 ///     "a1b2c3d4-0000-4000-8000-123456789abc",
 ///     "contoso-rg",
@@ -61,20 +59,20 @@ const EMULATOR_DPS: &str = "emulator";
 ///
 /// // Upload if absent, get a verification code, sign it, verify: all in one call...
 /// let verified = client
-///     .prove_possession("contoso-root", &ca, sign_verification_certificate)
+///     .prove_possession("contoso-root", &ca, sign_verification_certificate, None)
 ///     .await?;
 /// assert_eq!(verified.properties.is_verified, Some(true));
 ///
 /// // ...or step by step, each step with the ETag the previous one returned.
-/// let uploaded = client.create_or_update("contoso-root-2", &ca, None, None).await?;
+/// let uploaded = client.create_or_update("contoso-root-2", &ca, None).await?;
 /// let code = client
-///     .generate_verification_code("contoso-root-2", uploaded.etag.as_deref().expect("an etag"))
+///     .generate_verification_code("contoso-root-2", uploaded.etag.as_deref().expect("an etag"), None)
 ///     .await?;
 /// let pem = sign_verification_certificate(
 ///     code.properties.verification_code.as_deref().unwrap_or_default(),
 /// )?;
 /// let verified = client
-///     .verify("contoso-root-2", code.etag.as_deref().expect("an etag"), &pem)
+///     .verify("contoso-root-2", code.etag.as_deref().expect("an etag"), &pem, None)
 ///     .await?;
 /// println!("{} verified: {:?}", verified.name, verified.properties.is_verified);
 /// # Ok(()) }

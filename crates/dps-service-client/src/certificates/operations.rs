@@ -2,9 +2,13 @@
 //! operation shares.
 
 use super::client::CertificateClient;
-use super::{check_etag, check_name};
+use super::{
+    CertificateUploadOptions, DeleteCertificateOptions, ListCertificatesOptions, check_etag,
+    check_name,
+};
 use crate::client::SEGMENT;
 use crate::error::{Error, ErrorKind, Result};
+use crate::options::GetOptions;
 use crate::pipeline::{Call, Response};
 use crate::retry::Idempotency;
 use crate::x509::certificate_for_upload;
@@ -19,16 +23,17 @@ impl CertificateClient {
     /// Uploads certificate `name`, or replaces it (`PUT …/certificates/{name}`), from PEM or
     /// DER bytes (refused before sending unless they hold a certificate and no private key).
     ///
-    /// `is_verified: Some(true)` marks it verified without proof of possession. `if_match`
-    /// is the ETag of the certificate being replaced (ARM ignores it on create); `None` sends
-    /// no `If-Match`.
+    /// `options.is_verified: Some(true)` marks it verified without proof of possession.
+    /// `options.if_match` is the ETag of the certificate being replaced (ARM ignores it on
+    /// create); `None` sends no `If-Match`.
     pub async fn create_or_update(
         &self,
         name: &str,
         certificate: &[u8],
-        is_verified: Option<bool>,
-        if_match: Option<&str>,
+        options: Option<CertificateUploadOptions>,
     ) -> Result<CertificateResponse> {
+        let options = options.unwrap_or_default();
+        let (is_verified, if_match) = (options.is_verified, options.if_match.as_deref());
         check_name(name)?;
         if let Some(etag) = if_match {
             check_etag(etag)?;
@@ -52,7 +57,12 @@ impl CertificateClient {
 
     /// Reads certificate `name` (`GET …/certificates/{name}`); [`ErrorKind::NotFound`] when
     /// there is none.
-    pub async fn get(&self, name: &str) -> Result<CertificateResponse> {
+    pub async fn get(
+        &self,
+        name: &str,
+        options: Option<GetOptions>,
+    ) -> Result<CertificateResponse> {
+        let _ = options;
         check_name(name)?;
         self.send(Request {
             operation: "DpsCertificate_Get",
@@ -70,7 +80,11 @@ impl CertificateClient {
     /// Every certificate of the DPS (`GET …/certificates`), following `nextLink` to the last
     /// page. A `nextLink` must stay on the base URL's scheme, host and port (the credential
     /// is sent to it) and gets this client's api-version.
-    pub async fn list(&self) -> Result<Vec<CertificateResponse>> {
+    pub async fn list(
+        &self,
+        options: Option<ListCertificatesOptions>,
+    ) -> Result<Vec<CertificateResponse>> {
+        let _ = options;
         const OPERATION: &str = "DpsCertificate_List";
         let call = |path: String| Call {
             operation: OPERATION,
@@ -110,7 +124,13 @@ impl CertificateClient {
 
     /// Deletes certificate `name` (`DELETE …/certificates/{name}`). ARM requires its current
     /// ETag, sent as `If-Match` (412 when stale).
-    pub async fn delete(&self, name: &str, etag: &str) -> Result<()> {
+    pub async fn delete(
+        &self,
+        name: &str,
+        etag: &str,
+        options: Option<DeleteCertificateOptions>,
+    ) -> Result<()> {
+        let _ = options;
         check_name(name)?;
         check_etag(etag)?;
         self.send(Request {

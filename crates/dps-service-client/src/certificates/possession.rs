@@ -2,7 +2,10 @@
 
 use super::client::CertificateClient;
 use super::operations::{Request, json_body};
-use super::{check_etag, check_name};
+use super::{
+    CertificateUploadOptions, ProvePossessionOptions, VerificationCodeOptions,
+    VerifyCertificateOptions, check_etag, check_name,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::Idempotency;
 use crate::x509::certificate_for_upload;
@@ -12,6 +15,41 @@ use dps_protocol::models::{
     CertificateResponse, VerificationCodeRequest, VerificationCodeResponse,
 };
 use reqwest::Method;
+
+/// Why [`CertificateClient::prove_possession`] failed: a call to the service, or the caller's
+/// own signing callback, whose error comes back as it was.
+///
+/// With a callback that fails with this crate's [`Error`] too,
+/// [`into_error`](ProvePossessionError::into_error) gives back a plain [`Error`].
+#[derive(Debug, thiserror::Error)]
+pub enum ProvePossessionError<E> {
+    /// A call to the service failed, or the input was refused before sending.
+    #[error(transparent)]
+    Service(Error),
+    /// The signing callback failed; the certificate stays uploaded and unverified.
+    #[error("signing the verification certificate failed")]
+    Sign(#[source] E),
+}
+
+impl<E> ProvePossessionError<E> {
+    /// The service error, when a call to the service is what failed.
+    pub fn service(&self) -> Option<&Error> {
+        match self {
+            Self::Service(e) => Some(e),
+            Self::Sign(_) => None,
+        }
+    }
+}
+
+impl ProvePossessionError<Error> {
+    /// When the callback fails with this crate's [`Error`] too: the one that happened.
+    /// (Not a `From` impl, which would make `?` ambiguous where error types are inferred.)
+    pub fn into_error(self) -> Error {
+        match self {
+            Self::Service(e) | Self::Sign(e) => e,
+        }
+    }
+}
 
 impl CertificateClient {
     /// Asks for a fresh verification code for certificate `name`
@@ -25,7 +63,9 @@ impl CertificateClient {
         &self,
         name: &str,
         etag: &str,
+        options: Option<VerificationCodeOptions>,
     ) -> Result<VerificationCodeResponse> {
+        let _ = options;
         check_name(name)?;
         check_etag(etag)?;
         self.send(Request {
@@ -51,7 +91,9 @@ impl CertificateClient {
         name: &str,
         etag: &str,
         verification_certificate: &[u8],
+        options: Option<VerifyCertificateOptions>,
     ) -> Result<CertificateResponse> {
+        let _ = options;
         check_name(name)?;
         check_etag(etag)?;
         let body = VerificationCodeRequest {
@@ -78,19 +120,40 @@ impl CertificateClient {
     /// If a certificate `name` already exists it must be the same certificate (same SHA-1
     /// thumbprint), else [`ErrorKind::Conflict`] and nothing is written; if it is already
     /// verified it is returned as is and `sign` is not called. An error from `sign` is
-    /// returned unchanged, leaving the certificate uploaded and unverified.
-    pub async fn prove_possession<F>(
+    /// returned unchanged as [`ProvePossessionError::Sign`], leaving the certificate uploaded
+    /// and unverified; every other failure is [`ProvePossessionError::Service`].
+    pub async fn prove_possession<F, E>(
         &self,
         name: &str,
         ca_certificate: &[u8],
         sign: F,
-    ) -> Result<CertificateResponse>
+        options: Option<ProvePossessionOptions>,
+    ) -> Result<CertificateResponse, ProvePossessionError<E>>
     where
-        F: FnOnce(&str) -> Result<Vec<u8>>,
+        F: FnOnce(&str) -> std::result::Result<Vec<u8>, E>,
     {
+        let _ = options;
+        let (code_etag, verification_code) = match self
+            .start_proof(name, ca_certificate)
+            .await
+            .map_err(ProvePossessionError::Service)?
+        {
+            Proof::AlreadyVerified(existing) => return Ok(*existing),
+            Proof::Code { etag, code } => (etag, code),
+        };
+        let verification_certificate =
+            sign(&verification_code).map_err(ProvePossessionError::Sign)?;
+        self.finish_proof(name, &code_etag, &verification_certificate)
+            .await
+            .map_err(ProvePossessionError::Service)
+    }
+
+    /// The steps of [`Self::prove_possession`] before signing: the certificate uploaded (or
+    /// found) and a fresh verification code, unless it is verified already.
+    async fn start_proof(&self, name: &str, ca_certificate: &[u8]) -> Result<Proof> {
         check_name(name)?;
         let upload = certificate_for_upload(ca_certificate)?;
-        let current = match self.get(name).await {
+        let current = match self.get(name, None).await {
             Ok(existing) => {
                 let theirs = existing.properties.thumbprint.as_deref();
                 if let (Some(ours), Some(theirs)) = (sha1_thumbprint(&upload), theirs)
@@ -105,18 +168,19 @@ impl CertificateClient {
                     ));
                 }
                 if existing.properties.is_verified == Some(true) {
-                    return Ok(existing);
+                    return Ok(Proof::AlreadyVerified(Box::new(existing)));
                 }
                 existing
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.create_or_update(name, ca_certificate, Some(false), None)
+                let unverified = CertificateUploadOptions::default().with_is_verified(false);
+                self.create_or_update(name, ca_certificate, Some(unverified))
                     .await?
             }
             Err(e) => return Err(e),
         };
         let etag = required(current.etag.as_deref(), name, "the certificate has no etag")?;
-        let code = self.generate_verification_code(name, etag).await?;
+        let code = self.generate_verification_code(name, etag, None).await?;
         let verification_code = required(
             code.properties.verification_code.as_deref(),
             name,
@@ -127,9 +191,21 @@ impl CertificateClient {
             name,
             "the verification code response has no etag",
         )?;
-        let verification_certificate = sign(verification_code)?;
+        Ok(Proof::Code {
+            etag: code_etag.to_owned(),
+            code: verification_code.to_owned(),
+        })
+    }
+
+    /// The last step of [`Self::prove_possession`]: verify, and check the outcome.
+    async fn finish_proof(
+        &self,
+        name: &str,
+        code_etag: &str,
+        verification_certificate: &[u8],
+    ) -> Result<CertificateResponse> {
         let verified = self
-            .verify(name, code_etag, &verification_certificate)
+            .verify(name, code_etag, verification_certificate, None)
             .await?;
         if verified.properties.is_verified == Some(false) {
             return Err(Error::new(
@@ -139,6 +215,14 @@ impl CertificateClient {
         }
         Ok(verified)
     }
+}
+
+/// Where [`CertificateClient::prove_possession`] stands before signing.
+enum Proof {
+    /// Nothing to do: the certificate is verified.
+    AlreadyVerified(Box<CertificateResponse>),
+    /// The latest verification code and the ETag that goes with it.
+    Code { etag: String, code: String },
 }
 
 /// A non-empty field of a response, or a [`ErrorKind::Deserialize`] error.
@@ -179,9 +263,9 @@ mod tests {
             None,
         )
         .expect("valid");
-        send(&client.list());
-        send(&client.delete("a", "e"));
-        send(&client.prove_possession("a", b"", |_| Ok(Vec::new())));
+        send(&client.list(None));
+        send(&client.delete("a", "e", None));
+        send(&client.prove_possession("a", b"", |_| Ok::<_, std::io::Error>(Vec::new()), None));
     }
 
     #[test]

@@ -6,11 +6,12 @@ use dps_protocol::Thumbprints;
 use dps_protocol::auth::{SasToken, Secret, unix_now};
 use dps_service_client::models::{CertificateResponse, VerificationCodeResponse};
 use dps_service_client::{
-    CertificateClient, CertificateClientOptions, ClientOptions, Credential, Error, ErrorKind,
-    RetryOptions,
+    CertificateClient, CertificateClientOptions, CertificateUploadOptions, ClientOptions,
+    Credential, Error, ErrorKind, ProvePossessionError, RetryOptions,
 };
 use serde_json::{Value, json};
 use std::cell::Cell;
+use std::convert::Infallible;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -203,7 +204,7 @@ async fn create_or_update_puts_pem_or_der_in_properties() {
 
     let c = a
         .client
-        .create_or_update("contoso-root", CA_PEM.as_bytes(), None, None)
+        .create_or_update("contoso-root", CA_PEM.as_bytes(), None)
         .await
         .expect("created");
     assert_certificate(&c, &created);
@@ -218,7 +219,15 @@ async fn create_or_update_puts_pem_or_der_in_properties() {
 
     let c = a
         .client
-        .create_or_update("contoso-root", &ca_der(), Some(true), Some(ETAG))
+        .create_or_update(
+            "contoso-root",
+            &ca_der(),
+            Some(
+                CertificateUploadOptions::default()
+                    .with_is_verified(true)
+                    .with_if_match(ETAG),
+            ),
+        )
         .await
         .expect("replaced");
     assert_certificate(&c, &replaced);
@@ -247,7 +256,7 @@ async fn get_reads_one_certificate() {
     let body = certificate("contoso-root", ETAG, true);
     a.on("GET", ROOT, json_response(200, &body)).await;
 
-    let c = a.client.get("contoso-root").await.expect("found");
+    let c = a.client.get("contoso-root", None).await.expect("found");
 
     assert_certificate(&c, &body);
     assert_eq!(c.properties.is_verified, Some(true));
@@ -283,7 +292,7 @@ async fn list_follows_next_link_to_the_last_page() {
         .mount(&a.server)
         .await;
 
-    let all = a.client.list().await.expect("listed");
+    let all = a.client.list(None).await.expect("listed");
 
     let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
@@ -314,7 +323,7 @@ async fn list_refuses_a_next_link_to_another_host() {
         json!({"value": [], "nextLink": "https://evil.example/steal?api-version=2022-02-05"});
     a.on("GET", CERTS, json_response(200, &page)).await;
 
-    let err = a.client.list().await.expect_err("foreign nextLink");
+    let err = a.client.list(None).await.expect_err("foreign nextLink");
 
     assert_eq!(err.kind(), ErrorKind::Deserialize);
     assert_eq!(
@@ -330,7 +339,7 @@ async fn delete_sends_the_required_if_match() {
     a.on("DELETE", ROOT, ResponseTemplate::new(200)).await;
 
     a.client
-        .delete("contoso-root", ETAG)
+        .delete("contoso-root", ETAG, None)
         .await
         .expect("deleted");
 
@@ -350,7 +359,7 @@ async fn generate_verification_code_posts_nothing_with_if_match() {
 
     let code: VerificationCodeResponse = a
         .client
-        .generate_verification_code("contoso-root", ETAG)
+        .generate_verification_code("contoso-root", ETAG, None)
         .await
         .expect("a code");
 
@@ -374,7 +383,7 @@ async fn verify_posts_the_verification_certificate() {
 
     let c = a
         .client
-        .verify("contoso-root", ETAG2, VERIFY_PEM.as_bytes())
+        .verify("contoso-root", ETAG2, VERIFY_PEM.as_bytes(), None)
         .await
         .expect("verified");
 
@@ -418,10 +427,15 @@ async fn prove_possession_uploads_gets_a_code_signs_and_verifies() {
     let signed_for = Cell::new(None);
     let c = a
         .client
-        .prove_possession("contoso-root", CA_PEM.as_bytes(), |code| {
-            signed_for.set(Some(code.to_owned()));
-            Ok(VERIFY_PEM.as_bytes().to_vec())
-        })
+        .prove_possession(
+            "contoso-root",
+            CA_PEM.as_bytes(),
+            |code| {
+                signed_for.set(Some(code.to_owned()));
+                Ok::<_, Infallible>(VERIFY_PEM.as_bytes().to_vec())
+            },
+            None,
+        )
         .await
         .expect("proved");
 
@@ -482,9 +496,12 @@ async fn prove_possession_of_an_uploaded_certificate_skips_the_upload() {
     // DER input matches the uploaded certificate's thumbprint.
     let c = a
         .client
-        .prove_possession("contoso-root", &ca_der(), |_| {
-            Ok(VERIFY_PEM.as_bytes().to_vec())
-        })
+        .prove_possession(
+            "contoso-root",
+            &ca_der(),
+            |_| Ok::<_, Infallible>(VERIFY_PEM.as_bytes().to_vec()),
+            None,
+        )
         .await
         .expect("proved");
 
@@ -504,9 +521,12 @@ async fn prove_possession_of_a_verified_certificate_does_nothing() {
 
     let c = a
         .client
-        .prove_possession("contoso-root", CA_PEM.as_bytes(), |_| {
-            panic!("no code to sign")
-        })
+        .prove_possession(
+            "contoso-root",
+            CA_PEM.as_bytes(),
+            |_| -> Result<Vec<u8>, Infallible> { panic!("no code to sign") },
+            None,
+        )
         .await
         .expect("already verified");
 
@@ -523,11 +543,15 @@ async fn prove_possession_refuses_another_certificate_under_the_name() {
 
     let err = a
         .client
-        .prove_possession("contoso-root", CA_PEM.as_bytes(), |_| {
-            panic!("nothing to sign")
-        })
+        .prove_possession(
+            "contoso-root",
+            CA_PEM.as_bytes(),
+            |_| -> Result<Vec<u8>, Infallible> { panic!("nothing to sign") },
+            None,
+        )
         .await
         .expect_err("a different certificate");
+    let err = err.service().expect("a service error");
 
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(err.message().contains("9D95CA1F"), "{err}");
@@ -552,14 +576,21 @@ async fn prove_possession_stops_when_signing_fails() {
 
     let err = a
         .client
-        .prove_possession("contoso-root", CA_PEM.as_bytes(), |_| {
-            Err(Error::new(ErrorKind::InvalidInput, "no CA key"))
-        })
+        .prove_possession(
+            "contoso-root",
+            CA_PEM.as_bytes(),
+            |_| Err(std::io::Error::other("no CA key")),
+            None,
+        )
         .await
         .expect_err("signing failed");
 
-    assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    assert_eq!(err.message(), "no CA key");
+    // The callback's own error comes back unchanged.
+    let ProvePossessionError::Sign(err) = err else {
+        panic!("not the signing error: {err:?}");
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    assert_eq!(err.to_string(), "no CA key");
     let methods: Vec<String> = a
         .requests()
         .await
@@ -595,7 +626,7 @@ async fn arm_errors_carry_the_message() {
 
     let err = a
         .client
-        .verify("contoso-root", ETAG2, VERIFY_PEM.as_bytes())
+        .verify("contoso-root", ETAG2, VERIFY_PEM.as_bytes(), None)
         .await
         .expect_err("rejected");
     assert_eq!(err.kind(), ErrorKind::BadRequest);
@@ -615,7 +646,7 @@ async fn arm_errors_carry_the_message() {
 
     let err = a
         .client
-        .delete("contoso-root", ETAG)
+        .delete("contoso-root", ETAG, None)
         .await
         .expect_err("stale");
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
@@ -660,13 +691,13 @@ async fn posts_are_retried_only_when_nothing_happened() {
 
     let err = a
         .client
-        .generate_verification_code("contoso-root", ETAG)
+        .generate_verification_code("contoso-root", ETAG, None)
         .await
         .expect_err("503 retried, then 500 is final for a POST");
     assert_eq!(err.kind(), ErrorKind::Server);
     assert_eq!(err.message(), "failed");
     a.client
-        .get("contoso-root")
+        .get("contoso-root", None)
         .await
         .expect("GET retried past 500");
 
@@ -685,44 +716,50 @@ async fn invalid_input_sends_nothing() {
     let long = "x".repeat(65);
     for name in ["", "a b", "ca/x", "..", "ca%2F", "é", long.as_str()] {
         let kinds = [
-            a.client.get(name).await.map(|_| ()),
+            a.client.get(name, None).await.map(|_| ()),
             a.client
-                .create_or_update(name, CA_PEM.as_bytes(), None, None)
+                .create_or_update(name, CA_PEM.as_bytes(), None)
                 .await
                 .map(|_| ()),
-            a.client.delete(name, ETAG).await,
+            a.client.delete(name, ETAG, None).await,
             a.client
-                .generate_verification_code(name, ETAG)
-                .await
-                .map(|_| ()),
-            a.client
-                .verify(name, ETAG, VERIFY_PEM.as_bytes())
+                .generate_verification_code(name, ETAG, None)
                 .await
                 .map(|_| ()),
             a.client
-                .prove_possession(name, CA_PEM.as_bytes(), |_| panic!("never"))
+                .verify(name, ETAG, VERIFY_PEM.as_bytes(), None)
                 .await
                 .map(|_| ()),
+            a.client
+                .prove_possession(
+                    name,
+                    CA_PEM.as_bytes(),
+                    |_| -> Result<Vec<u8>, Error> { panic!("never") },
+                    None,
+                )
+                .await
+                .map(|_| ())
+                .map_err(ProvePossessionError::into_error),
         ]
         .map(|r| r.map_err(|e| e.kind()).err());
         assert_eq!(kinds, [Some(ErrorKind::InvalidInput); 6], "{name:?}");
     }
     let missing_etag = [
-        a.client.delete("contoso-root", "").await,
+        a.client.delete("contoso-root", "", None).await,
         a.client
-            .generate_verification_code("contoso-root", " ")
+            .generate_verification_code("contoso-root", " ", None)
             .await
             .map(|_| ()),
         a.client
-            .verify("contoso-root", "", VERIFY_PEM.as_bytes())
+            .verify("contoso-root", "", VERIFY_PEM.as_bytes(), None)
             .await
             .map(|_| ()),
         a.client
-            .create_or_update("contoso-root", b"not a certificate", None, None)
+            .create_or_update("contoso-root", b"not a certificate", None)
             .await
             .map(|_| ()),
         a.client
-            .verify("contoso-root", ETAG2, b"-----BEGIN PRIVATE KEY-----")
+            .verify("contoso-root", ETAG2, b"-----BEGIN PRIVATE KEY-----", None)
             .await
             .map(|_| ()),
     ]
@@ -746,7 +783,7 @@ async fn bearer_tokens_are_sent_verbatim() {
         .mount(&server)
         .await;
 
-    client.get("contoso-root").await.expect("found");
+    client.get("contoso-root", None).await.expect("found");
 
     let reqs = server.received_requests().await.expect("recording");
     assert_eq!(reqs.len(), 1);
@@ -779,7 +816,7 @@ async fn the_api_version_is_the_arm_one_unless_set() {
         .mount(&server)
         .await;
 
-    assert!(client.list().await.expect("empty").is_empty());
+    assert!(client.list(None).await.expect("empty").is_empty());
 
     let reqs = server.received_requests().await.expect("recording");
     assert_eq!(reqs[0].url.path(), CERTS, "a trailing slash is ignored");

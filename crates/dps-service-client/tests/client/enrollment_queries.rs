@@ -1,8 +1,8 @@
 //! Individual enrollments: queries (stream and page) and bulk operations in every mode.
 
 use crate::support::*;
-use dps_service_client::QueryOptions;
 use dps_service_client::models::{BulkMode, IndividualEnrollment, QuerySpecification};
+use dps_service_client::{QueryOptions, codes};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use wiremock::matchers::{header as header_is, method, path};
@@ -52,7 +52,7 @@ async fn query_stream_follows_continuation_tokens_to_the_end() {
         .client
         .query_enrollments(
             QuerySpecification::new("*"),
-            Some(QueryOptions { page_size: Some(3) }),
+            Some(QueryOptions::default().with_page_size(3)),
         )
         .try_collect()
         .await
@@ -88,9 +88,7 @@ async fn query_page_returns_items_token_and_item_type() {
         .query_enrollments_page(
             &QuerySpecification::all(),
             Some("opaque+/="),
-            Some(QueryOptions {
-                page_size: Some(50),
-            }),
+            Some(QueryOptions::default().with_page_size(50)),
         )
         .await
         .expect("page");
@@ -132,6 +130,7 @@ async fn bulk_sends_each_mode_by_its_wire_name() {
             .run_bulk_enrollment_operation(
                 mode.clone(),
                 vec![symkey("bulk-sensor-001"), read_back.clone()],
+                None,
             )
             .await
             .expect("bulk");
@@ -171,7 +170,7 @@ async fn bulk_of_12_enrollments_merges_chunk_errors_in_order() {
             let errors: Vec<Value> = ids
                 .iter()
                 .filter(|id| id.ends_with("01") || id.ends_with("11"))
-                .map(|id| json!({"registrationId": id, "errorCode": 409201, "errorStatus": "Enrollment already exists."}))
+                .map(|id| json!({"registrationId": id, "errorCode": codes::ALREADY_EXISTS, "errorStatus": "Enrollment already exists."}))
                 .collect();
             json_response(200, &json!({"isSuccessful": errors.is_empty(), "errors": errors}))
         })
@@ -184,7 +183,7 @@ async fn bulk_of_12_enrollments_merges_chunk_errors_in_order() {
         .collect();
     let result = h
         .client
-        .run_bulk_enrollment_operation(BulkMode::Create, input)
+        .run_bulk_enrollment_operation(BulkMode::Create, input, None)
         .await
         .expect("bulk");
 
@@ -195,7 +194,12 @@ async fn bulk_of_12_enrollments_merges_chunk_errors_in_order() {
         .map(|e| e.registration_id.as_str())
         .collect();
     assert_eq!(failed, ["bulk-sensor-001", "bulk-sensor-011"]);
-    assert!(result.errors.iter().all(|e| e.error_code == 409_201));
+    assert!(
+        result
+            .errors
+            .iter()
+            .all(|e| e.code() == Some(codes::ALREADY_EXISTS))
+    );
     let mut sizes: Vec<usize> = h.requests().await.iter().map(|r| ids_of(r).len()).collect();
     sizes.sort_unstable();
     assert_eq!(sizes, [2, 10]);

@@ -4,7 +4,7 @@ use crate::support::*;
 use dps_service_client::models::{
     AllocationPolicy, AttestationType, IndividualEnrollment, ProvisioningStatus, RegistrationStatus,
 };
-use dps_service_client::{ConditionalOptions, ErrorKind};
+use dps_service_client::{ConditionalOptions, ErrorKind, codes};
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
@@ -13,9 +13,7 @@ const ETAG2: &str = "ImFjM2YyMGRmLTAwMDAtMDgwMC0wMDAwLTZhMmIzZTkwMDAwMCI=";
 const EK: &str = "AToAAQALAAMAsgAgg3GXZ0SEs/gakMyNRqXXJP1S124GUgtk8qHaGzMUaaoABgCAAEMAEAgAAAAAAAEAwiOV9w5V4Fn8TBe5qda8qN+jzawrT+IAqTQZ5r6m2TxX9aHn/WBDEs/WlIOSn/YGEjNlyFMzLxDb9zczWMoXQuHz38bPzZa02U9GkCH9EZ/74apGcolS1vkgSArju10NjHaNM2q1LuCCJrirGtZqOxMBs/35yhC6xWZ6n6ElQzabdvFV06IyEIRJ4sEzLg3TwDwiXT5cBW7hResGskfQPX1uoKdzwm6vdPx/o117ZxTkfY9OrGzMrGuOYlLlbZABcZJVSsl+jIFQF3rTW+qHJ1jGMnabWTMIT1O7h08hRZyXutL1xNEUMDes7jXmfQ8xUhCB/3UyBf0vOgqhkXwy7w==";
 
 fn if_match(v: &str) -> Option<ConditionalOptions> {
-    Some(ConditionalOptions {
-        if_match: Some(v.to_owned()),
-    })
+    Some(ConditionalOptions::default().with_if_match(v.to_owned()))
 }
 
 #[tokio::test]
@@ -25,7 +23,11 @@ async fn get_reads_the_enrollment_with_an_encoded_id() {
     h.on("GET", "/enrollments/dev%3A01", json_response(200, &body))
         .await;
 
-    let e = h.client.get_enrollment("dev:01").await.expect("found");
+    let e = h
+        .client
+        .get_enrollment("dev:01", None)
+        .await
+        .expect("found");
 
     let req = h.only_request().await;
     h.assert_call(&req, "GET", "/enrollments/dev%3A01");
@@ -113,7 +115,7 @@ async fn create_is_a_single_item_bulk_create_then_a_get() {
 
     let mut e = IndividualEnrollment::tpm("tpm-gateway-07", EK);
     e.etag = Some(ETAG2.into());
-    let created = h.client.create_enrollment(&e).await.expect("created");
+    let created = h.client.create_enrollment(&e, None).await.expect("created");
     assert_eq!(to_json(&created), stored);
 
     let reqs = h.requests().await;
@@ -134,19 +136,19 @@ async fn create_is_a_single_item_bulk_create_then_a_get() {
 async fn create_of_an_existing_enrollment_is_a_conflict() {
     let h = Harness::start().await;
     let result = json!({"isSuccessful": false, "errors": [{
-        "registrationId": "tpm-gateway-07", "errorCode": 409201, "errorStatus": "Enrollment already exists."
+        "registrationId": "tpm-gateway-07", "errorCode": codes::ALREADY_EXISTS, "errorStatus": "Enrollment already exists."
     }]});
     h.on("POST", "/enrollments", json_response(200, &result))
         .await;
 
     let err = h
         .client
-        .create_enrollment(&IndividualEnrollment::tpm("tpm-gateway-07", EK))
+        .create_enrollment(&IndividualEnrollment::tpm("tpm-gateway-07", EK), None)
         .await
         .expect_err("exists");
 
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    assert_eq!(err.error_code(), Some(409_201));
+    assert_eq!(err.code(), Some(codes::ALREADY_EXISTS));
     assert!(
         err.to_string().contains("Enrollment already exists."),
         "{err}"
@@ -232,7 +234,7 @@ async fn attestation_mechanism_is_a_bodyless_post() {
 
     let att = h
         .client
-        .get_enrollment_attestation_mechanism("dev:01")
+        .get_enrollment_attestation_mechanism("dev:01", None)
         .await
         .expect("attestation");
 

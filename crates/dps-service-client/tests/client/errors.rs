@@ -3,29 +3,30 @@
 use crate::support::*;
 use dps_protocol::auth::Secret;
 use dps_service_client::models::{EnrollmentGroup, IndividualEnrollment};
-use dps_service_client::{Credential, ErrorKind, ProvisioningServiceClient};
+use dps_service_client::{Credential, ErrorKind, ProvisioningServiceClient, codes};
 use wiremock::ResponseTemplate;
 
 #[tokio::test]
 async fn not_found_carries_the_dps_error_details() {
     let h = Harness::start().await;
-    let body = dps_error(404_201, "Enrollment not found.");
+    let body = dps_error(codes::ENROLLMENT_NOT_FOUND, "Enrollment not found.");
     h.on(
         "GET",
         "/enrollments/device-404",
-        json_response(404, &body).insert_header("x-ms-error-code", "404201"),
+        json_response(404, &body)
+            .insert_header("x-ms-error-code", codes::ENROLLMENT_NOT_FOUND.to_string()),
     )
     .await;
 
     let err = h
         .client
-        .get_enrollment("device-404")
+        .get_enrollment("device-404", None)
         .await
         .expect_err("missing");
 
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.status(), Some(404));
-    assert_eq!(err.error_code(), Some(404_201));
+    assert_eq!(err.code(), Some(codes::ENROLLMENT_NOT_FOUND));
     assert_eq!(
         err.tracking_id(),
         Some("f40da7ba-2c9c-4bd4-9a5f-5f6b0c7e1d3a")
@@ -45,7 +46,10 @@ async fn statuses_map_to_kinds() {
     h.on(
         "PUT",
         "/enrollmentGroups/contoso-x509-devices",
-        json_response(412, &dps_error(412_001, "Precondition failed.")),
+        json_response(
+            412,
+            &dps_error(codes::PRECONDITION_FAILED, "Precondition failed."),
+        ),
     )
     .await;
     let err = h
@@ -54,27 +58,27 @@ async fn statuses_map_to_kinds() {
         .await
         .expect_err("stale etag");
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
-    assert_eq!(err.error_code(), Some(412_001));
+    assert_eq!(err.code(), Some(codes::PRECONDITION_FAILED));
 
     h.on(
         "GET",
         "/registrations/device-01",
-        json_response(401, &dps_error(401_002, "Unauthorized")),
+        json_response(401, &dps_error(codes::UNAUTHORIZED, "Unauthorized")),
     )
     .await;
     let err = h
         .client
-        .get_registration_state("device-01")
+        .get_registration_state("device-01", None)
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
-    assert_eq!(err.error_code(), Some(401_002));
+    assert_eq!(err.code(), Some(codes::UNAUTHORIZED));
     assert!(!err.to_string().contains(KEY));
 
     h.on(
         "DELETE",
         "/enrollments/device-01",
-        json_response(403, &dps_error(403_101, "Forbidden.")),
+        json_response(403, &dps_error(codes::SERVICE_FORBIDDEN, "Forbidden.")),
     )
     .await;
     let err = h
@@ -107,16 +111,16 @@ async fn invalid_ids_are_refused_before_sending() {
     let h = Harness::start().await;
     let c = &h.client;
     let kinds = [
-        c.get_enrollment("bad/id").await.map(|_| ()),
-        c.get_enrollment_group("bad/id").await.map(|_| ()),
-        c.get_registration_state("bad/id").await.map(|_| ()),
+        c.get_enrollment("bad/id", None).await.map(|_| ()),
+        c.get_enrollment_group("bad/id", None).await.map(|_| ()),
+        c.get_registration_state("bad/id", None).await.map(|_| ()),
         c.delete_enrollment("bad/id", None).await,
         c.delete_enrollment_group("", None).await,
         c.delete_registration_state("-leading", None).await,
-        c.get_enrollment_attestation_mechanism("bad/id")
+        c.get_enrollment_attestation_mechanism("bad/id", None)
             .await
             .map(|_| ()),
-        c.get_enrollment_group_attestation_mechanism("bad id")
+        c.get_enrollment_group_attestation_mechanism("bad id", None)
             .await
             .map(|_| ()),
         c.create_or_update_enrollment(&IndividualEnrollment::symmetric_key("bad/id", None), None)
@@ -125,10 +129,10 @@ async fn invalid_ids_are_refused_before_sending() {
         c.update_enrollment_group(&EnrollmentGroup::symmetric_key("bad/id", None), None)
             .await
             .map(|_| ()),
-        c.create_enrollment(&IndividualEnrollment::symmetric_key("bad/id", None))
+        c.create_enrollment(&IndividualEnrollment::symmetric_key("bad/id", None), None)
             .await
             .map(|_| ()),
-        c.create_enrollment_group(&EnrollmentGroup::symmetric_key("a?b", None))
+        c.create_enrollment_group(&EnrollmentGroup::symmetric_key("a?b", None), None)
             .await
             .map(|_| ()),
         c.query_registration_states_page("bad/id", None, None)
@@ -154,7 +158,7 @@ async fn malformed_responses_are_deserialize_errors() {
     .await;
     let err = h
         .client
-        .get_enrollment("device-01")
+        .get_enrollment("device-01", None)
         .await
         .expect_err("truncated");
     assert_eq!(err.kind(), ErrorKind::Deserialize);
@@ -199,7 +203,7 @@ async fn ready_made_sas_and_bearer_tokens_are_sent_verbatim() {
         let client =
             ProvisioningServiceClient::new(&h.server.uri(), credential, None).expect("client");
         client
-            .get_registration_state("device-01")
+            .get_registration_state("device-01", None)
             .await
             .expect("found");
         let reqs = h.requests().await;
@@ -258,7 +262,10 @@ async fn connection_strings_and_debug_output() {
         json_response(200, &enrollment_tpm("device-01", "e")),
     )
     .await;
-    h.client.get_enrollment("device-01").await.expect("found");
+    h.client
+        .get_enrollment("device-01", None)
+        .await
+        .expect("found");
     let sent = header(&h.only_request().await, "authorization")
         .expect("auth")
         .to_owned();

@@ -1,6 +1,7 @@
 //! Realistic service bodies (shapes of the real-service recordings) and a test certificate.
 
 use base64::Engine as _;
+use dps_service_client::codes::ErrorCode;
 use serde_json::{Value, json};
 
 /// A small real CA certificate (EC P-256, CN=Azure IoT Hub CA Cert Test Only).
@@ -30,7 +31,7 @@ pub(crate) fn ca_der() -> Vec<u8> {
 }
 
 /// A DPS error body.
-pub(crate) fn dps_error(code: i64, message: &str) -> Value {
+pub(crate) fn dps_error(code: ErrorCode, message: &str) -> Value {
     json!({
         "errorCode": code,
         "trackingId": "f40da7ba-2c9c-4bd4-9a5f-5f6b0c7e1d3a",

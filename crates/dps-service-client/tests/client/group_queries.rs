@@ -1,6 +1,7 @@
 //! Enrollment groups: queries (stream and page) and chunked bulk operations.
 
 use crate::support::*;
+use dps_service_client::codes::{self, ErrorCode};
 use dps_service_client::models::{BulkMode, EnrollmentGroup, QuerySpecification};
 use dps_service_client::{ErrorKind, QueryOptions};
 use futures_util::TryStreamExt;
@@ -60,7 +61,7 @@ async fn query_stream_follows_continuation_tokens_to_the_end() {
         .client
         .query_enrollment_groups(
             QuerySpecification::all(),
-            Some(QueryOptions { page_size: Some(2) }),
+            Some(QueryOptions::default().with_page_size(2)),
         )
         .try_collect()
         .await
@@ -145,7 +146,7 @@ fn ids_of(req: &Request) -> Vec<String> {
 }
 
 fn failed(id: &str) -> Value {
-    json!({"enrollmentGroupId": id, "errorCode": 409201, "errorStatus": "Enrollment already exists."})
+    json!({"enrollmentGroupId": id, "errorCode": codes::ALREADY_EXISTS, "errorStatus": "Enrollment already exists."})
 }
 
 #[tokio::test]
@@ -173,22 +174,22 @@ async fn bulk_of_25_groups_goes_in_chunks_of_10_with_results_in_input_order() {
         .collect();
     let result = h
         .client
-        .run_bulk_enrollment_group_operation(BulkMode::Create, input.clone())
+        .run_bulk_enrollment_group_operation(BulkMode::Create, input.clone(), None)
         .await
         .expect("bulk");
 
     assert!(!result.is_successful);
-    let errors: Vec<(&str, i64)> = result
+    let errors: Vec<(&str, Option<ErrorCode>)> = result
         .errors
         .iter()
-        .map(|e| (e.enrollment_group_id.as_str(), e.error_code))
+        .map(|e| (e.enrollment_group_id.as_str(), e.code()))
         .collect();
     assert_eq!(
         errors,
         [
-            ("group-03", 409_201),
-            ("group-21", 409_201),
-            ("group-24", 409_201)
+            ("group-03", Some(codes::ALREADY_EXISTS)),
+            ("group-21", Some(codes::ALREADY_EXISTS)),
+            ("group-24", Some(codes::ALREADY_EXISTS))
         ]
     );
     assert_eq!(result.errors[0].error_status, "Enrollment already exists.");
@@ -220,7 +221,7 @@ async fn bulk_success_and_bad_input() {
     let group: EnrollmentGroup = from_json(&group_x509("contoso-x509-devices", "etag-1"));
     let result = h
         .client
-        .run_bulk_enrollment_group_operation(BulkMode::Delete, vec![group.clone()])
+        .run_bulk_enrollment_group_operation(BulkMode::Delete, vec![group.clone()], None)
         .await
         .expect("bulk");
     assert!(result.is_successful && result.errors.is_empty());
@@ -232,14 +233,14 @@ async fn bulk_success_and_bad_input() {
 
     let err = h
         .client
-        .run_bulk_enrollment_group_operation(BulkMode::Create, vec![])
+        .run_bulk_enrollment_group_operation(BulkMode::Create, vec![], None)
         .await
         .expect_err("empty");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     let bad = vec![group, EnrollmentGroup::symmetric_key("bad/id", None)];
     let err = h
         .client
-        .run_bulk_enrollment_group_operation(BulkMode::Create, bad)
+        .run_bulk_enrollment_group_operation(BulkMode::Create, bad, None)
         .await
         .expect_err("id");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -256,7 +257,9 @@ async fn a_failed_chunk_fails_the_bulk_call() {
     Mock::given(method("POST"))
         .and(path("/enrollmentGroups"))
         .respond_with(|req: &Request| match ids_of(req)[0].as_str() {
-            "group-10" => json_response(400, &dps_error(400_004, "Bad enrollment group.")),
+            "group-10" => {
+                json_response(400, &dps_error(codes::BAD_REQUEST, "Bad enrollment group."))
+            }
             _ => json_response(200, &json!({"isSuccessful": true, "errors": []})),
         })
         .mount(&h.server)
@@ -266,9 +269,9 @@ async fn a_failed_chunk_fails_the_bulk_call() {
         .collect();
     let err = h
         .client
-        .run_bulk_enrollment_group_operation(BulkMode::Update, input)
+        .run_bulk_enrollment_group_operation(BulkMode::Update, input, None)
         .await
         .expect_err("chunk 2 failed");
     assert_eq!(err.kind(), ErrorKind::BadRequest);
-    assert_eq!(err.error_code(), Some(400_004));
+    assert_eq!(err.code(), Some(codes::BAD_REQUEST));
 }

@@ -4,16 +4,14 @@ use crate::support::*;
 use dps_service_client::models::{
     AttestationType, EnrollmentGroup, ProvisioningStatus, SymmetricKeyAttestation,
 };
-use dps_service_client::{ConditionalOptions, ErrorKind};
+use dps_service_client::{ConditionalOptions, ErrorKind, codes};
 use serde_json::json;
 
 const ETAG: &str = "Ijg4OTUzNTUyLTAwMDAtMDgwMC0wMDAwLTZhMmIzZjU4MDAwMCI=";
 const ETAG2: &str = "IjQxNmQwMzEzLTAwMDAtMDgwMC0wMDAwLTZhMmIzZjk0MDAwMCI=";
 
 fn if_match(v: &str) -> Option<ConditionalOptions> {
-    Some(ConditionalOptions {
-        if_match: Some(v.to_owned()),
-    })
+    Some(ConditionalOptions::default().with_if_match(v.to_owned()))
 }
 
 #[tokio::test]
@@ -29,7 +27,7 @@ async fn get_reads_the_group_with_an_encoded_id() {
 
     let group = h
         .client
-        .get_enrollment_group("grp:01")
+        .get_enrollment_group("grp:01", None)
         .await
         .expect("found");
 
@@ -139,7 +137,7 @@ async fn create_is_a_single_item_bulk_create_then_a_get() {
     group.etag = Some("stale".into());
     let created = h
         .client
-        .create_enrollment_group(&group)
+        .create_enrollment_group(&group, None)
         .await
         .expect("created");
     assert_eq!(to_json(&created), stored);
@@ -165,7 +163,7 @@ async fn create_is_a_single_item_bulk_create_then_a_get() {
 async fn create_of_an_existing_group_is_a_conflict() {
     let h = Harness::start().await;
     let result = json!({"isSuccessful": false, "errors": [{
-        "enrollmentGroupId": "sensors-symkey", "errorCode": 409201, "errorStatus": "Enrollment already exists."
+        "enrollmentGroupId": "sensors-symkey", "errorCode": codes::ALREADY_EXISTS, "errorStatus": "Enrollment already exists."
     }]});
     h.on("POST", "/enrollmentGroups", json_response(200, &result))
         .await;
@@ -173,12 +171,12 @@ async fn create_of_an_existing_group_is_a_conflict() {
     let group = EnrollmentGroup::symmetric_key("sensors-symkey", None);
     let err = h
         .client
-        .create_enrollment_group(&group)
+        .create_enrollment_group(&group, None)
         .await
         .expect_err("exists");
 
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    assert_eq!(err.error_code(), Some(409_201));
+    assert_eq!(err.code(), Some(codes::ALREADY_EXISTS));
     assert_eq!(err.status(), Some(409));
     assert!(
         err.message().contains("Enrollment already exists."),
@@ -288,7 +286,7 @@ async fn attestation_mechanism_is_a_bodyless_post() {
 
     let att = h
         .client
-        .get_enrollment_group_attestation_mechanism("sensors-symkey")
+        .get_enrollment_group_attestation_mechanism("sensors-symkey", None)
         .await
         .expect("keys");
 

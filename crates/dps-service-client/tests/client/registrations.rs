@@ -22,7 +22,7 @@ async fn get_reads_the_registration_state() {
 
     let state = h
         .client
-        .get_registration_state("device-4dfe3739")
+        .get_registration_state("device-4dfe3739", None)
         .await
         .expect("found");
 
@@ -58,9 +58,7 @@ async fn delete_with_and_without_if_match() {
         .delete_registration_state("dev:01", None)
         .await
         .expect("deleted");
-    let options = ConditionalOptions {
-        if_match: Some(ETAG.into()),
-    };
+    let options = ConditionalOptions::default().with_if_match(ETAG);
     h.client
         .delete_registration_state("dev:01", Some(options))
         .await
@@ -108,7 +106,7 @@ async fn query_by_group_is_a_bodyless_post_over_every_page() {
         .client
         .query_registration_states(
             "contoso-x509-devices",
-            Some(QueryOptions { page_size: Some(2) }),
+            Some(QueryOptions::default().with_page_size(2)),
         )
         .try_collect()
         .await

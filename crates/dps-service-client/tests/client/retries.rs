@@ -2,6 +2,7 @@
 //! every attempt is a complete, authenticated request.
 
 use crate::support::*;
+use dps_service_client::codes::{self, ErrorCode};
 use dps_service_client::models::{
     BulkMode, EnrollmentGroup, IndividualEnrollment, QuerySpecification,
 };
@@ -32,7 +33,10 @@ async fn sequence(
 }
 
 fn status(code: u16) -> ResponseTemplate {
-    json_response(code, &dps_error(i64::from(code) * 1000 + 1, "transient"))
+    json_response(
+        code,
+        &dps_error(ErrorCode::from_parts(code, 1), "transient"),
+    )
 }
 
 #[tokio::test]
@@ -51,7 +55,7 @@ async fn get_is_retried_on_503_429_500_until_it_succeeds() {
 
     let state = h
         .client
-        .get_registration_state("device-01")
+        .get_registration_state("device-01", None)
         .await
         .expect("succeeds on attempt 4");
 
@@ -116,7 +120,7 @@ async fn client_errors_are_not_retried() {
         assert_eq!((err.kind(), err.status()), (kind, Some(code)));
         let err = h
             .client
-            .get_enrollment("device-01")
+            .get_enrollment("device-01", None)
             .await
             .expect_err("client error");
         assert_eq!(err.kind(), kind);
@@ -136,13 +140,13 @@ async fn retries_give_up_after_max_retries() {
 
     let err = h
         .client
-        .get_enrollment_group("g1")
+        .get_enrollment_group("g1", None)
         .await
         .expect_err("always 503");
 
     assert_eq!(err.kind(), ErrorKind::Server);
     assert_eq!(err.status(), Some(503));
-    assert_eq!(err.error_code(), Some(503_001));
+    assert_eq!(err.code(), Some(codes::SERVICE_UNAVAILABLE));
     assert_eq!(h.requests().await.len(), 3, "1 attempt + 2 retries");
 }
 
@@ -162,7 +166,7 @@ async fn throttling_that_never_ends_is_reported_as_throttled() {
     .await;
     let err = h
         .client
-        .get_enrollment_attestation_mechanism("device-01")
+        .get_enrollment_attestation_mechanism("device-01", None)
         .await
         .expect_err("throttled");
     assert_eq!(err.kind(), ErrorKind::Throttled);
@@ -180,7 +184,7 @@ async fn bulk_post_is_retried_on_429_and_503_only() {
     let items = vec![IndividualEnrollment::symmetric_key("bulk-sensor-001", None)];
     let result = h
         .client
-        .run_bulk_enrollment_operation(BulkMode::Create, items.clone())
+        .run_bulk_enrollment_operation(BulkMode::Create, items.clone(), None)
         .await
         .expect("bulk");
     assert!(result.is_successful);
@@ -200,13 +204,13 @@ async fn bulk_post_is_retried_on_429_and_503_only() {
         h.on("POST", "/enrollments", status(code)).await;
         let err = h
             .client
-            .run_bulk_enrollment_operation(BulkMode::Update, items.clone())
+            .run_bulk_enrollment_operation(BulkMode::Update, items.clone(), None)
             .await
             .expect_err("fails");
         assert_eq!(err.status(), Some(code));
         let err = h
             .client
-            .create_enrollment(&items[0])
+            .create_enrollment(&items[0], None)
             .await
             .expect_err("fails");
         assert_eq!(err.status(), Some(code));
@@ -220,12 +224,12 @@ async fn bulk_post_is_retried_on_429_and_503_only() {
     h.on("POST", "/enrollments", status(500)).await;
     let err = h
         .client
-        .run_bulk_enrollment_operation(BulkMode::Delete, items)
+        .run_bulk_enrollment_operation(BulkMode::Delete, items, None)
         .await
         .expect_err("500");
     assert_eq!(
-        (err.kind(), err.error_code()),
-        (ErrorKind::Server, Some(500_001))
+        (err.kind(), err.code()),
+        (ErrorKind::Server, Some(codes::INTERNAL))
     );
     assert_eq!(h.requests().await.len(), 1);
 }
@@ -263,7 +267,7 @@ async fn a_retried_query_page_keeps_its_continuation_token() {
         .client
         .query_enrollment_groups(
             QuerySpecification::all(),
-            Some(QueryOptions { page_size: Some(1) }),
+            Some(QueryOptions::default().with_page_size(1)),
         )
         .try_collect()
         .await
@@ -294,7 +298,7 @@ async fn connection_refused_is_a_transport_error_after_retries() {
     let client = client_for(&format!("http://127.0.0.1:{port}"), retry);
 
     let err = client
-        .get_enrollment("device-01")
+        .get_enrollment("device-01", None)
         .await
         .expect_err("nothing listens");
     assert_eq!(err.kind(), ErrorKind::Transport);
@@ -303,7 +307,7 @@ async fn connection_refused_is_a_transport_error_after_retries() {
     assert!(!err.to_string().contains(KEY));
     let items = vec![IndividualEnrollment::symmetric_key("bulk-sensor-001", None)];
     let err = client
-        .run_bulk_enrollment_operation(BulkMode::Create, items)
+        .run_bulk_enrollment_operation(BulkMode::Create, items, None)
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::Transport);

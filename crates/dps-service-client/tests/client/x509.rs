@@ -56,13 +56,13 @@ async fn pem_is_sent_verbatim_and_der_as_base64() {
     let padded = format!("{CA_PEM}\n  \n");
     let group = h
         .client
-        .create_x509_enrollment_group("my-group", padded.as_bytes(), None)
+        .create_x509_enrollment_group("my-group", padded.as_bytes(), None, None)
         .await
         .expect("created");
     assert_eq!(to_json(&group), stored);
     let crlf = CA_PEM.replace('\n', "\r\n");
     h.client
-        .create_x509_enrollment_group("my-group", crlf.as_bytes(), Some(&ca_der()))
+        .create_x509_enrollment_group("my-group", crlf.as_bytes(), Some(&ca_der()), None)
         .await
         .expect("created");
 
@@ -98,11 +98,11 @@ async fn from_files_reads_pem_and_cer() {
     let cer = dir.file("ca.cert.cer", &ca_der());
 
     h.client
-        .create_x509_enrollment_group_from_files("my-group", &pem, Some(&cer))
+        .create_x509_enrollment_group_from_files("my-group", &pem, Some(&cer), None)
         .await
         .expect("created");
     h.client
-        .create_x509_enrollment_group_from_files("my-group", &cer, None)
+        .create_x509_enrollment_group_from_files("my-group", &cer, None, None)
         .await
         .expect("created");
 
@@ -132,13 +132,13 @@ async fn bad_input_is_refused_before_any_request() {
     for (what, bytes) in bad {
         let err = h
             .client
-            .create_x509_enrollment_group("my-group", bytes, None)
+            .create_x509_enrollment_group("my-group", bytes, None, None)
             .await
             .expect_err(what);
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err}");
         let err = h
             .client
-            .create_x509_enrollment_group("my-group", CA_PEM.as_bytes(), Some(bytes))
+            .create_x509_enrollment_group("my-group", CA_PEM.as_bytes(), Some(bytes), None)
             .await
             .expect_err(what);
         assert_eq!(
@@ -149,14 +149,14 @@ async fn bad_input_is_refused_before_any_request() {
     }
     let err = h
         .client
-        .create_x509_enrollment_group("bad/id", CA_PEM.as_bytes(), None)
+        .create_x509_enrollment_group("bad/id", CA_PEM.as_bytes(), None, None)
         .await
         .expect_err("invalid id");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     let missing = Path::new("/nonexistent/dps-client-test/ca.pem");
     let err = h
         .client
-        .create_x509_enrollment_group_from_files("my-group", missing, None)
+        .create_x509_enrollment_group_from_files("my-group", missing, None, None)
         .await
         .expect_err("missing file");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);

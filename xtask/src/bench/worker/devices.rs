@@ -75,8 +75,13 @@ pub(super) fn run(
         &emulator.service_connection_string(),
         Some(client_options(emulator.ca_pem().as_bytes())),
     )?;
-    rt.block_on(service.create_x509_enrollment_group(GROUP, intermediate_pem.as_bytes(), None))
-        .context("creating the enrollment group")?;
+    rt.block_on(service.create_x509_enrollment_group(
+        GROUP,
+        intermediate_pem.as_bytes(),
+        None,
+        None,
+    ))
+    .context("creating the enrollment group")?;
     let options = DeviceClientOptions {
         trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
         trust_only_custom_ca: true,
@@ -141,12 +146,7 @@ pub(super) fn run(
 
     let registered = rt.block_on(
         service
-            .query_registration_states(
-                GROUP,
-                Some(QueryOptions {
-                    page_size: Some(1000),
-                }),
-            )
+            .query_registration_states(GROUP, Some(QueryOptions::default().with_page_size(1000)))
             .try_fold(0usize, |n, _| async move { Ok(n + 1) }),
     )?;
     emulator.shutdown();

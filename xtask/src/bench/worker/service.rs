@@ -29,7 +29,7 @@ async fn bulk(
 ) -> anyhow::Result<()> {
     let what = mode.to_string();
     let result = client
-        .run_bulk_enrollment_operation(mode, items)
+        .run_bulk_enrollment_operation(mode, items, None)
         .await
         .with_context(|| format!("bulk {what}"))?;
     if !result.is_successful || !result.errors.is_empty() {
@@ -43,9 +43,7 @@ async fn bulk(
 }
 
 async fn count_all(client: &ProvisioningServiceClient, page_size: u32) -> anyhow::Result<usize> {
-    let options = QueryOptions {
-        page_size: Some(page_size),
-    };
+    let options = QueryOptions::default().with_page_size(page_size);
     client
         .query_enrollments(QuerySpecification::all(), Some(options))
         .try_fold(0usize, |n, _| async move { Ok(n + 1) })
