@@ -101,7 +101,7 @@ impl Credential {
         let (_, x509) =
             x509_parser::parse_x509_certificate(&der).map_err(|e| Error::NoCertificate {
                 path: cert_path.to_owned(),
-                reason: e.to_string(),
+                source: Box::new(Error::InvalidCertificate(e.into())),
             })?;
         let is_ca = matches!(x509.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
         if !is_ca {
@@ -123,7 +123,7 @@ impl Credential {
         })?;
         let issuer = Issuer::from_ca_cert_der(&der, signer).map_err(|e| Error::NoCertificate {
             path: cert_path.to_owned(),
-            reason: e.to_string(),
+            source: Box::new(Error::Rcgen(e)),
         })?;
         Ok(Self {
             der,
@@ -172,22 +172,25 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
             io_err(path)(e)
         }
     })?;
-    certs_from_bytes(&bytes).map_err(|reason| Error::NoCertificate {
+    certs_from_bytes(&bytes).map_err(|e| Error::NoCertificate {
         path: path.to_owned(),
-        reason,
+        source: Box::new(e),
     })
 }
 
 /// Parses PEM (one or more `CERTIFICATE` blocks) or DER bytes into certificates.
-pub fn certs_from_bytes(bytes: &[u8]) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+///
+/// Bytes starting like DER are taken as one certificate without parsing it. Fails with
+/// [`Error::InvalidPem`] or, when the text has no certificate, [`Error::NoPemCertificate`].
+pub fn certs_from_bytes(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
     if bytes.first() == Some(&0x30) {
         return Ok(vec![CertificateDer::from(bytes.to_vec())]);
     }
     let certs = CertificateDer::pem_slice_iter(bytes)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::InvalidPem)?;
     if certs.is_empty() {
-        return Err("no CERTIFICATE block in the file".into());
+        return Err(Error::NoPemCertificate);
     }
     Ok(certs)
 }

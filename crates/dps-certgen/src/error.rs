@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong while making, loading or writing certificates.
 ///
-/// Messages name the file and, where there is one, the fix. They never contain key material or
+/// Messages name the file and, where there is one, the fix in this library's terms (never a
+/// command-line flag: a command line adds its own advice). They never contain key material or
 /// passwords.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,11 +36,9 @@ pub enum Error {
     #[error("validity must be between 1 and 36500 days, not {0}")]
     InvalidValidity(u32),
 
-    /// `create_root_and_intermediate` would replace an existing chain.
-    #[error(
-        "a CA chain already exists in {}; pass --force to replace it (every certificate it signed stops verifying)",
-        dir.display()
-    )]
+    /// `create_root_and_intermediate` would replace an existing chain (`ChainOptions::force`
+    /// replaces it; every certificate the old chain signed then stops verifying).
+    #[error("a CA chain already exists in {}", dir.display())]
     ChainExists {
         /// The folder that holds the chain.
         dir: PathBuf,
@@ -65,13 +64,28 @@ pub enum Error {
     },
 
     /// A PEM or DER file holds no usable certificate.
-    #[error("{}: no X.509 certificate found ({reason})", path.display())]
+    #[error("{}: no X.509 certificate found ({source})", path.display())]
     NoCertificate {
         /// The file read.
         path: PathBuf,
-        /// What was wrong with it.
-        reason: String,
+        /// What was wrong with it: [`Error::InvalidPem`], [`Error::NoPemCertificate`],
+        /// [`Error::InvalidCertificate`] or [`Error::Rcgen`].
+        #[source]
+        source: Box<Error>,
     },
+
+    /// Text that should hold PEM certificates is not valid PEM. The message is the PEM
+    /// parser's own.
+    #[error("{0}")]
+    InvalidPem(#[source] rustls_pki_types::pem::Error),
+
+    /// PEM text without a `CERTIFICATE` block.
+    #[error("no CERTIFICATE block in the file")]
+    NoPemCertificate,
+
+    /// DER bytes that are not an X.509 certificate.
+    #[error("not a valid X.509 certificate: {0}")]
+    InvalidCertificate(#[source] x509_parser::error::X509Error),
 
     /// A private key file could not be read as any supported format.
     #[error("{}: not a usable private key ({reason})", path.display())]
@@ -122,19 +136,17 @@ pub enum Error {
         key: PathBuf,
     },
 
-    /// Certificate or key generation failed inside the crypto library.
+    /// Certificate or key generation failed.
     #[error("certificate generation failed: {0}")]
     Generation(String),
+
+    /// rcgen refused to make, sign or load a certificate or key.
+    #[error("certificate generation failed: {0}")]
+    Rcgen(#[from] rcgen::Error),
 
     /// PKCS#12 (PFX) encoding failed.
     #[error("PFX encoding failed: {0}")]
     Pfx(String),
-}
-
-impl From<rcgen::Error> for Error {
-    fn from(e: rcgen::Error) -> Self {
-        Error::Generation(e.to_string())
-    }
 }
 
 /// Convenience alias for this crate's results.

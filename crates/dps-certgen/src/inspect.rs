@@ -39,17 +39,18 @@ pub fn inspect_file(path: &Path) -> Result<Vec<CertSummary>> {
     read_certs(path)?
         .iter()
         .map(|der| {
-            summarize(der).map_err(|reason| Error::NoCertificate {
+            summarize(der).map_err(|e| Error::NoCertificate {
                 path: path.to_owned(),
-                reason,
+                source: Box::new(e),
             })
         })
         .collect()
 }
 
-/// Summarises one DER certificate.
-pub fn summarize(der: &[u8]) -> std::result::Result<CertSummary, String> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
+/// Summarises one DER certificate; [`Error::InvalidCertificate`] when it does not parse.
+pub fn summarize(der: &[u8]) -> Result<CertSummary> {
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|e| Error::InvalidCertificate(e.into()))?;
     let rfc3339 = |t: ASN1Time| {
         t.to_datetime()
             .format(&::time::format_description::well_known::Rfc3339)

@@ -187,7 +187,8 @@ pub fn run(cmd: CertsCommand, format: OutputFormat) -> anyhow::Result<()> {
                 intermediate_cn: a.intermediate_cn.clone(),
                 password: a.key.password(),
                 force: a.force,
-            })?,
+            })
+            .map_err(crate::errors::explain_certgen)?,
         CertsCommand::CreateVerificationCertificate {
             code,
             from_intermediate,

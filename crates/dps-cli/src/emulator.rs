@@ -1,12 +1,11 @@
 //! `dps-cli emulator start`: the local DPS in the foreground, and [`EmulatorInfo`], what other
 //! commands read from a running emulator's `emulator.json` when given `--emulator`.
 
-use crate::Hint;
 use crate::output::{OutputFormat, print_json};
+use crate::{Hint, Usage};
 use anyhow::Context;
-use dps_emulator::{EMULATOR_JSON, Emulator, EmulatorConfig, Quotas, default_data_dir};
+use dps_emulator::{EMULATOR_JSON, Emulator, default_data_dir};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Emulator commands.
@@ -19,72 +18,9 @@ pub enum EmulatorCommand {
     Start(StartArgs),
 }
 
-/// The options of `emulator start`: the `dps-emulator` binary's main flags.
-#[derive(Debug, clap::Args)]
-pub struct StartArgs {
-    /// Address to listen on; port 0 picks a free one (emulator.json has the bound port).
-    #[arg(long, default_value = dps_emulator::config::DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-    /// Folder for state, TLS material and emulator.json [default: the per-user data folder].
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Keep enrollments in memory only (TLS material and emulator.json still go to the data
-    /// folder).
-    #[arg(long)]
-    pub in_memory: bool,
-    /// Replace the well-known development keys with fresh random ones (kept in the data folder).
-    #[arg(long)]
-    pub generate_keys: bool,
-    /// ID scope devices register under.
-    #[arg(long, default_value = dps_emulator::config::DEFAULT_ID_SCOPE)]
-    pub id_scope: String,
-    /// Linked IoT hub host name (repeatable).
-    #[arg(long = "iot-hub", value_name = "HOST")]
-    pub iot_hubs: Vec<String>,
-    /// Extra host name the emulator answers to (repeatable; added to its TLS certificate).
-    #[arg(long = "host-name", value_name = "NAME")]
-    pub host_names: Vec<String>,
-    /// Register a CA certificate as verified at start (repeatable): NAME=PATH (PEM or DER).
-    #[arg(long = "ca-certificate", value_name = "NAME=PATH", value_parser = parse_ca)]
-    pub ca_certificates: Vec<(String, PathBuf)>,
-    /// Enforce the documented per-minute quotas (1,000 operations, 1,000 registrations).
-    #[arg(long)]
-    pub throttle: bool,
-    /// Seconds devices are told to wait between polls.
-    #[arg(long, default_value_t = 1)]
-    pub retry_after: u64,
-    /// Polls answered "assigning" before the result.
-    #[arg(long, default_value_t = 1)]
-    pub pending_polls: u32,
-}
-
-fn parse_ca(s: &str) -> Result<(String, PathBuf), String> {
-    let (name, path) = s.split_once('=').ok_or("expected NAME=PATH")?;
-    if name.is_empty() || path.is_empty() {
-        return Err("expected NAME=PATH".into());
-    }
-    Ok((name.to_owned(), PathBuf::from(path)))
-}
-
-impl StartArgs {
-    /// The emulator configuration these options describe.
-    pub fn config(&self) -> EmulatorConfig {
-        let mut c = EmulatorConfig::new(self.data_dir.clone().unwrap_or_else(default_data_dir));
-        c.listen = self.listen;
-        c.in_memory = self.in_memory;
-        c.generate_keys = self.generate_keys;
-        c.id_scope = self.id_scope.clone();
-        if !self.iot_hubs.is_empty() {
-            c.iot_hubs = self.iot_hubs.clone();
-        }
-        c.host_names = self.host_names.clone();
-        c.ca_certificates = self.ca_certificates.clone();
-        c.quotas = self.throttle.then(Quotas::default);
-        c.retry_after_secs = self.retry_after;
-        c.pending_polls = self.pending_polls;
-        c
-    }
-}
+/// The options of `emulator start`: the `dps-emulator` binary's flags, declared once in the
+/// emulator's library.
+pub use dps_emulator::cli::StartArgs;
 
 /// Runs an emulator command.
 pub fn run(cmd: EmulatorCommand, format: OutputFormat) -> anyhow::Result<()> {
@@ -94,7 +30,9 @@ pub fn run(cmd: EmulatorCommand, format: OutputFormat) -> anyhow::Result<()> {
 }
 
 fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
-    let emulator = Emulator::spawn(args.config()).context("starting the emulator")?;
+    // A flag value out of range is a usage error (exit code 2), like clap's own.
+    let config = args.config().map_err(|e| Usage::error(e.to_string()))?;
+    let emulator = Emulator::spawn(config).context("starting the emulator")?;
     match format {
         OutputFormat::Table => println!(
             "dps-emulator listening on {} (ID scope {}); connection strings and CA in {}",
@@ -118,23 +56,22 @@ fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a running emulator published in its `emulator.json`.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// What a running emulator published in its `emulator.json` ([`dps_protocol::EmulatorInfo`],
+/// the type the emulator writes, whose fields read through `Deref`), and where it was read.
+#[derive(Debug, Clone)]
 pub struct EmulatorInfo {
-    /// Connection string of the full-rights policy. It contains a key.
-    pub service_connection_string: String,
-    /// The ID scope devices register under.
-    pub id_scope: String,
-    /// The service API endpoint.
-    pub service_endpoint: String,
-    /// The device API endpoint.
-    pub device_endpoint: String,
-    /// The emulator's TLS CA certificate (PEM), which clients must trust.
-    pub ca_certificate_path: PathBuf,
+    /// The file's contents.
+    pub file: dps_protocol::EmulatorInfo,
     /// Where this information was read from.
-    #[serde(skip)]
     pub path: PathBuf,
+}
+
+impl std::ops::Deref for EmulatorInfo {
+    type Target = dps_protocol::EmulatorInfo;
+
+    fn deref(&self) -> &Self::Target {
+        &self.file
+    }
 }
 
 impl EmulatorInfo {
@@ -156,10 +93,9 @@ impl EmulatorInfo {
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let mut info: Self = serde_json::from_str(&text)
+        let file = dps_protocol::EmulatorInfo::from_json(&text)
             .with_context(|| format!("{} is not an emulator.json", path.display()))?;
-        info.path = path;
-        Ok(info)
+        Ok(Self { file, path })
     }
 
     /// The PEM of the emulator's TLS CA.
@@ -171,5 +107,41 @@ impl EmulatorInfo {
                 self.path.display()
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use std::collections::BTreeMap;
+
+    /// Long flag → help text of a command's own arguments (not globals, help or version).
+    fn flags(cmd: &clap::Command) -> BTreeMap<String, String> {
+        cmd.get_arguments()
+            .filter(|a| !a.is_global_set())
+            .filter_map(|a| Some((a.get_long()?, a)))
+            .filter(|(long, _)| !matches!(*long, "help" | "version"))
+            .map(|(long, a)| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                (long.to_owned(), help)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn emulator_start_and_the_dps_emulator_binary_take_the_same_flags() {
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        let start = cli
+            .find_subcommand("emulator")
+            .and_then(|e| e.find_subcommand("start"))
+            .expect("dps-cli emulator start");
+        let mut binary = dps_emulator::cli::EmulatorArgs::command();
+        binary.build();
+        let (start, binary) = (flags(start), flags(&binary));
+        assert_eq!(start, binary);
+        for fault in ["fail-rate", "fail-status", "latency-ms"] {
+            assert!(start.contains_key(fault), "--{fault} is missing: {start:?}");
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Service errors with a suggested next step: what a 404, 409, 412 or 401 means for the record
-//! the command was about.
+//! Errors with a suggested next step: what a 404, 409, 412 or 401 means for the record the
+//! command was about, and the command line's fix for a certificate-library refusal. The
+//! libraries' errors carry no command-line advice; this is where it is added.
 
 use crate::Hint;
 use dps_service_client::ErrorKind;
@@ -77,4 +78,16 @@ pub(crate) fn explain_list(e: dps_service_client::Error, command: &str) -> anyho
             id: "",
         },
     )
+}
+
+/// Turns a certificate-library error into the command's error, with the command line's way out
+/// where there is one.
+pub(crate) fn explain_certgen(e: dps_certgen::Error) -> anyhow::Error {
+    match e {
+        dps_certgen::Error::ChainExists { .. } => Hint::error(
+            e.to_string(),
+            "pass --force to replace it (every certificate it signed stops verifying)",
+        ),
+        e => anyhow::Error::new(e),
+    }
 }

@@ -205,13 +205,13 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let mut group = EnrollmentGroup::new(&args.group_id, attestation);
             args.settings.apply((&mut group).into(), true)?;
             let created = rt
-                .block_on(client.create_enrollment_group(&group))
+                .block_on(client.create_enrollment_group(&group, None))
                 .map_err(|e| explain(e, &about(&args.group_id)))?;
             print_group(&created, format)
         }
         GroupCommand::Show(args) => {
             let group = rt
-                .block_on(client.get_enrollment_group(&args.group_id))
+                .block_on(client.get_enrollment_group(&args.group_id, None))
                 .map_err(|e| explain(e, &about(&args.group_id)))?;
             print_group(&group, format)
         }
@@ -221,9 +221,8 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                     client
                         .query_enrollment_groups(
                             QuerySpecification::all(),
-                            Some(QueryOptions {
-                                page_size: args.page_size,
-                            }),
+                            args.page_size
+                                .map(|n| QueryOptions::default().with_page_size(n)),
                         )
                         .try_collect(),
                 )
@@ -233,24 +232,22 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         GroupCommand::Update(args) => {
             let about = about(&args.group_id);
             let mut group = rt
-                .block_on(client.get_enrollment_group(&args.group_id))
+                .block_on(client.get_enrollment_group(&args.group_id, None))
                 .map_err(|e| explain(e, &about))?;
             if let Some(a) = args.attestation.build()? {
                 group.attestation = a;
             }
             args.settings.apply((&mut group).into(), false)?;
-            let options = ConditionalOptions {
-                if_match: args.if_match.clone(),
-            };
+            let mut options = ConditionalOptions::default();
+            options.if_match = args.if_match.clone();
             let updated = rt
                 .block_on(client.update_enrollment_group(&group, Some(options)))
                 .map_err(|e| explain(e, &about))?;
             print_group(&updated, format)
         }
         GroupCommand::Delete(args) => {
-            let options = ConditionalOptions {
-                if_match: args.if_match.clone(),
-            };
+            let mut options = ConditionalOptions::default();
+            options.if_match = args.if_match.clone();
             rt.block_on(client.delete_enrollment_group(&args.group_id, Some(options)))
                 .map_err(|e| explain(e, &about(&args.group_id)))?;
             match format {
@@ -269,9 +266,8 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                     client
                         .query_registration_states(
                             &args.group_id,
-                            Some(QueryOptions {
-                                page_size: args.page_size,
-                            }),
+                            args.page_size
+                                .map(|n| QueryOptions::default().with_page_size(n)),
                         )
                         .try_collect(),
                 )

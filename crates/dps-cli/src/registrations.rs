@@ -76,7 +76,7 @@ pub fn run(cmd: RegistrationCommand, global: &GlobalArgs) -> anyhow::Result<()> 
     match cmd {
         RegistrationCommand::Show(args) => {
             let state = rt
-                .block_on(client.get_registration_state(&args.registration_id))
+                .block_on(client.get_registration_state(&args.registration_id, None))
                 .map_err(|e| explain(e, &about(&args.registration_id)))?;
             print_state(&state, format)
         }
@@ -86,9 +86,8 @@ pub fn run(cmd: RegistrationCommand, global: &GlobalArgs) -> anyhow::Result<()> 
                     client
                         .query_registration_states(
                             &args.group_id,
-                            Some(QueryOptions {
-                                page_size: args.page_size,
-                            }),
+                            args.page_size
+                                .map(|n| QueryOptions::default().with_page_size(n)),
                         )
                         .try_collect(),
                 )
@@ -106,9 +105,8 @@ pub fn run(cmd: RegistrationCommand, global: &GlobalArgs) -> anyhow::Result<()> 
             print_states(&states, format)
         }
         RegistrationCommand::Delete(args) => {
-            let options = ConditionalOptions {
-                if_match: args.if_match.clone(),
-            };
+            let mut options = ConditionalOptions::default();
+            options.if_match = args.if_match.clone();
             rt.block_on(client.delete_registration_state(&args.registration_id, Some(options)))
                 .map_err(|e| explain(e, &about(&args.registration_id)))?;
             match format {

@@ -72,7 +72,7 @@ impl Setup {
         let intermediate =
             std::fs::read(setup.certs.cert_path(INTERMEDIATE_PREFIX)).expect("intermediate");
         let client = setup.client();
-        rt().block_on(client.create_x509_enrollment_group("grp", &intermediate, None))
+        rt().block_on(client.create_x509_enrollment_group("grp", &intermediate, None, None))
             .expect("group created");
         setup
     }

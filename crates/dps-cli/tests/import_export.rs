@@ -5,6 +5,7 @@ mod common;
 
 use common::{Env, parse};
 use dps_certgen::Signer;
+use dps_protocol::codes;
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
@@ -69,7 +70,7 @@ fn import_reports_each_row_and_fails_if_any_did() {
         [
             (1, "dev1", true, None),
             (2, "sk1", true, None),
-            (3, "taken", false, Some(409_201)),
+            (3, "taken", false, Some(i64::from(codes::ALREADY_EXISTS))),
             (4, "tpm1", false, None),
             (5, "dev2", false, None),
             (6, "SK1", false, None),
@@ -177,7 +178,7 @@ fn export_then_import_round_trips() {
         rows.as_array()
             .expect("rows")
             .iter()
-            .all(|r| r["errorCode"] == 412_001),
+            .all(|r| r["errorCode"] == i64::from(codes::PRECONDITION_FAILED)),
         "{rows}"
     );
     // ...until exported again. Deleted, then created again: keys and settings come back; the

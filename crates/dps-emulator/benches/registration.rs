@@ -98,6 +98,7 @@ fn register(c: &mut Criterion) {
         "bench-group",
         ch.intermediate.cert_pem().as_bytes(),
         None,
+        None,
     ))
     .expect("group");
     let chain_pem = format!(

@@ -225,7 +225,10 @@ pub(crate) async fn dispatch(
         )),
         Some(v) if !is_arm && !api_version_supported(&v) => Err(ApiError::new(
             codes::BAD_API_VERSION,
-            format!("api-version {v:?} is not supported; use one from 2017-11-15 to 2026-04-01"),
+            format!(
+                "api-version {v:?} is not supported; use one from 2017-08-31 to 2026-04-01 \
+                 (YYYY-MM-DD, optionally with -preview)"
+            ),
         )),
         Some(_) => route(&app, &req).await,
     };
@@ -238,7 +241,7 @@ async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
     if app.config.faults.error_rate > 0.0 && random_unit() < app.config.faults.error_rate {
         let status = app.config.faults.status.clamp(400, 599);
         let mut e = ApiError::new(
-            u32::from(status) * 1000 + 1,
+            codes::ErrorCode::from_parts(status, 1),
             format!("injected fault (HTTP {status})"),
         );
         if status == 503 || status == 429 {

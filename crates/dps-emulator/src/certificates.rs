@@ -12,7 +12,7 @@ use crate::app::{App, Req, json_response, method_not_allowed, unknown_path};
 use crate::auth::Right;
 use crate::error::{ApiError, ApiResult};
 use crate::records::new_etag;
-use crate::store::{Kind, Record};
+use crate::store::{Kind, Record, StoreError};
 use crate::x509info;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -212,7 +212,10 @@ fn upload(app: &App, name: &str, req: &Req) -> ApiResult<(StatusCode, Record)> {
             }
         }
     }
-    let rec = store_certificate(app, name, cert, verified, current.as_ref())?;
+    let der =
+        x509info::decode(cert).map_err(|e| ApiError::arm(400, "InvalidCertificate", e.message))?;
+    let rec =
+        store_certificate(app, name, cert, &der, verified, current.as_ref()).map_err(refusal)?;
     Ok((
         if current.is_some() {
             StatusCode::OK
@@ -223,27 +226,62 @@ fn upload(app: &App, name: &str, req: &Req) -> ApiResult<(StatusCode, Record)> {
     ))
 }
 
-/// Stores a CA certificate (also used for `--ca-certificate` at start).
+/// Why a CA certificate cannot be registered (at start, with `--ca-certificate`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaCertificateError {
+    /// The file holds no certificate, as PEM or DER.
+    #[error("the certificate cannot be parsed: {0}")]
+    Unreadable(#[source] dps_certgen::Error),
+    /// The certificate is not valid X.509.
+    #[error("the certificate cannot be parsed: {0}")]
+    Invalid(#[source] x509_parser::error::X509Error),
+    /// The certificate is not a CA (basicConstraints CA:TRUE is missing).
+    #[error(
+        "{subject} is not a CA certificate (basicConstraints CA:TRUE); upload the root or intermediate CA"
+    )]
+    NotACa {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The certificate was changed by another request while it was being written.
+    #[error("certificate {name:?} changed while it was being written; read it again")]
+    Changed {
+        /// The certificate's name.
+        name: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The certificate API's answer to a refused certificate.
+fn refusal(e: CaCertificateError) -> ApiError {
+    match e {
+        CaCertificateError::Store(e) => ApiError::from(e),
+        CaCertificateError::Changed { .. } => {
+            ApiError::arm(412, "PreconditionFailed", e.to_string())
+        }
+        e => ApiError::arm(400, "InvalidCertificate", e.to_string()),
+    }
+}
+
+/// Stores a CA certificate given as `cert` (PEM text or base64 DER, kept as sent) and `der`,
+/// what it decodes to. Also used for `--ca-certificate` at start.
 pub(crate) fn store_certificate(
     app: &App,
     name: &str,
     cert: &str,
+    der: &[u8],
     verified: bool,
     current: Option<&Record>,
-) -> ApiResult<Record> {
-    let der =
-        x509info::decode(cert).map_err(|e| ApiError::arm(400, "InvalidCertificate", e.message))?;
-    let (_, x) = X509Certificate::from_der(&der)
-        .map_err(|e| ApiError::arm(400, "InvalidCertificate", e.to_string()))?;
+) -> Result<Record, CaCertificateError> {
+    let (_, x) =
+        X509Certificate::from_der(der).map_err(|e| CaCertificateError::Invalid(e.into()))?;
     if !x.is_ca() {
-        return Err(ApiError::arm(
-            400,
-            "InvalidCertificate",
-            format!(
-                "{} is not a CA certificate (basicConstraints CA:TRUE); upload the root or intermediate CA",
-                x.subject()
-            ),
-        ));
+        return Err(CaCertificateError::NotACa {
+            subject: x.subject().to_string(),
+        });
     }
     let now = rfc1123(app.config.clock.now());
     let rec = Record {
@@ -253,7 +291,7 @@ pub(crate) fn store_certificate(
         body: json!({
             "subject": x.subject().to_string(),
             "expiry": rfc1123(x.validity().not_after.to_datetime()),
-            "thumbprint": Thumbprints::of_der(&der).sha1,
+            "thumbprint": Thumbprints::of_der(der).sha1,
             "isVerified": verified,
             "certificate": cert.trim(),
             "created": current.map_or_else(|| json!(now), |c| c.body["created"].clone()),
@@ -268,13 +306,9 @@ pub(crate) fn store_certificate(
             if now_current.map(|c| c.etag.clone()) == seen {
                 Ok(())
             } else {
-                Err(ApiError::arm(
-                    412,
-                    "PreconditionFailed",
-                    format!(
-                        "certificate {name:?} changed while it was being written; read it again"
-                    ),
-                ))
+                Err(CaCertificateError::Changed {
+                    name: name.to_owned(),
+                })
             }
         })??;
     Ok(rec)
@@ -284,7 +318,14 @@ fn generate_code(app: &App, name: &str, etag: &str) -> ApiResult<Record> {
     let mut rec = find(app, name)?;
     etag_matches(etag, &rec)?;
     let mut code = [0u8; 24];
-    let _ = aws_lc_rs::rand::fill(&mut code);
+    aws_lc_rs::rand::fill(&mut code).map_err(|_| {
+        tracing::error!("the random generator failed");
+        ApiError::arm(
+            500,
+            "InternalServerError",
+            "the random generator failed; try again",
+        )
+    })?;
     let code = dps_protocol::thumbprint::upper_hex(&code);
     let now = app.config.clock.now();
     rec.body["verificationCode"] = json!(code);

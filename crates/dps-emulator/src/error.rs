@@ -4,49 +4,18 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dps_protocol::codes::ErrorCode;
 use dps_protocol::models::timestamp::Timestamp;
 
-/// Error codes the emulator uses (HTTP status × 1000 + detail).
-pub mod codes {
-    /// Malformed request or body.
-    pub const BAD_REQUEST: u32 = 400_004;
-    /// Invalid registration or group id.
-    pub const INVALID_ID: u32 = 400_004;
-    /// Missing or unsupported api-version.
-    pub const BAD_API_VERSION: u32 = 400_001;
-    /// Authentication failed (bad token or certificate).
-    pub const UNAUTHORIZED: u32 = 401_002;
-    /// The policy lacks the right for the operation.
-    pub const FORBIDDEN: u32 = 403_001;
-    /// Individual enrollment not found.
-    pub const ENROLLMENT_NOT_FOUND: u32 = 404_201;
-    /// Registration not found.
-    pub const REGISTRATION_NOT_FOUND: u32 = 404_202;
-    /// Enrollment group not found.
-    pub const GROUP_NOT_FOUND: u32 = 404_204;
-    /// Unknown path.
-    pub const NOT_FOUND: u32 = 404_001;
-    /// Method not allowed on the path.
-    pub const METHOD_NOT_ALLOWED: u32 = 405_001;
-    /// Record already exists (bulk create).
-    pub const ALREADY_EXISTS: u32 = 409_201;
-    /// ETag mismatch.
-    pub const PRECONDITION_FAILED: u32 = 412_001;
-    /// Request body too large.
-    pub const TOO_LARGE: u32 = 413_001;
-    /// Content type not JSON.
-    pub const UNSUPPORTED_MEDIA: u32 = 415_001;
-    /// Quota exhausted.
-    pub const THROTTLED: u32 = 429_001;
-    /// Emulator failure or injected fault.
-    pub const INTERNAL: u32 = 500_001;
-}
+/// Error codes the emulator uses (HTTP status × 1000 + detail): the one table in
+/// [`dps_protocol::codes`], re-exported so the emulator's code and public API keep the name.
+pub use dps_protocol::codes;
 
 /// A DPS error response.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     /// The six-digit DPS code; the HTTP status is `code / 1000`.
-    pub(crate) code: u32,
+    pub(crate) code: ErrorCode,
     /// Human-readable message naming what is wrong.
     pub(crate) message: String,
     /// Seconds for `Retry-After`, on 429 and injected 503s.
@@ -57,7 +26,7 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     /// An error with `code` and `message`.
-    pub(crate) fn new(code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -74,7 +43,7 @@ impl ApiError {
     /// An ARM error (`{"error":{"code","message"}}`) with this HTTP status.
     pub(crate) fn arm(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            code: u32::from(status) * 1000,
+            code: ErrorCode::from_parts(status, 0),
             message: message.into(),
             retry_after: None,
             arm_code: Some(code),
@@ -83,8 +52,7 @@ impl ApiError {
 
     /// The HTTP status.
     pub(crate) fn status(&self) -> StatusCode {
-        StatusCode::from_u16(u16::try_from(self.code / 1000).unwrap_or(500))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 

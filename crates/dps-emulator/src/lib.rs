@@ -24,10 +24,12 @@ mod app;
 mod auth;
 mod bulk;
 mod certificates;
-mod chain;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clock;
 pub mod config;
 mod device;
+mod engine;
 mod error;
 mod records;
 mod server;
@@ -37,12 +39,12 @@ mod throttle;
 mod tls;
 mod x509info;
 
+pub use certificates::CaCertificateError;
 pub use config::{EmulatorConfig, Faults, Limits, Quotas, default_data_dir};
 pub use error::codes;
 pub use store::StoreError;
 
 use dps_protocol::auth::Secret;
-use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,15 +62,48 @@ pub enum EmulatorError {
     /// The listening address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, #[source] std::io::Error),
-    /// TLS material could not be made or loaded.
+    /// The local CA or the server certificate could not be made, or the stored CA key not
+    /// loaded.
+    #[error("TLS setup failed: {what}: {source}")]
+    TlsCertificate {
+        /// What was being made or loaded (`CA key`, `server certificate`, ...).
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: rcgen::Error,
+    },
+    /// The local CA could not be written into the data folder.
     #[error("TLS setup failed: {0}")]
-    Tls(String),
+    TlsFiles(#[source] dps_certgen::Error),
+    /// The stored local CA certificate is not valid PEM.
+    #[error("TLS setup failed: emulator CA PEM: {0}")]
+    TlsCaPem(#[source] rustls::pki_types::pem::Error),
+    /// rustls refused the server configuration.
+    #[error("TLS setup failed: {0}")]
+    TlsConfig(#[source] rustls::Error),
+    /// `emulator.json` could not be serialized.
+    #[error("cannot write {EMULATOR_JSON}: {0}")]
+    InfoJson(#[source] serde_json::Error),
+    /// `emulator.json` could not be written.
+    #[error("cannot write {EMULATOR_JSON}: {0}")]
+    InfoFile(#[source] dps_certgen::Error),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// A `--ca-certificate` could not be registered.
-    #[error("CA certificate {0:?}: {1}")]
-    CaCertificate(String, String),
+    #[error("CA certificate {name:?}: {source}")]
+    CaCertificate {
+        /// The name it was to be registered under.
+        name: String,
+        /// The file it was read from.
+        path: PathBuf,
+        /// Why it was refused.
+        #[source]
+        source: CaCertificateError,
+    },
+    /// The system random generator failed while making fresh policy keys (`--generate-keys`).
+    #[error("cannot generate the policy keys: the random generator failed")]
+    KeyGeneration(#[source] aws_lc_rs::error::Unspecified),
     /// The runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -125,14 +160,28 @@ impl Emulator {
             config: config.clone(),
         });
         for (name, path) in &config.ca_certificates {
-            let text = std::fs::read(path).map_err(|e| EmulatorError::Io(path.clone(), e))?;
-            let text = match std::str::from_utf8(&text) {
+            let bytes = std::fs::read(path).map_err(|e| EmulatorError::Io(path.clone(), e))?;
+            let refused = |source| EmulatorError::CaCertificate {
+                name: name.clone(),
+                path: path.clone(),
+                source,
+            };
+            let der = dps_certgen::certs_from_bytes(&bytes)
+                .and_then(|certs| {
+                    certs
+                        .into_iter()
+                        .next()
+                        .ok_or(dps_certgen::Error::NoPemCertificate)
+                })
+                .map_err(|e| refused(CaCertificateError::Unreadable(e)))?;
+            // Stored as the certificate API would have received it: PEM text or base64 DER.
+            let text = match std::str::from_utf8(&bytes) {
                 Ok(t) if t.contains("-----BEGIN") => t.to_owned(),
-                _ => base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &text),
+                _ => base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes),
             };
             let current = app.store.get(store::Kind::Certificate, name)?;
-            certificates::store_certificate(&app, name, &text, true, current.as_ref())
-                .map_err(|e| EmulatorError::CaCertificate(name.clone(), e.message))?;
+            certificates::store_certificate(&app, name, &text, &der, true, current.as_ref())
+                .map_err(refused)?;
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -236,24 +285,29 @@ impl Emulator {
         self.data_dir.join(EMULATOR_JSON)
     }
 
+    /// What `emulator.json` says about this emulator.
+    pub fn info(&self) -> dps_protocol::EmulatorInfo {
+        dps_protocol::EmulatorInfo {
+            ca_certificate_path: self.ca_path.clone(),
+            device_endpoint: self.device_endpoint(),
+            id_scope: self.id_scope.clone(),
+            iot_hubs: self.iot_hubs.clone(),
+            pid: std::process::id(),
+            port: self.addr.port(),
+            read_only_connection_string: self.read_only_connection_string(),
+            service_connection_string: self.service_connection_string(),
+            service_endpoint: self.service_endpoint(),
+        }
+    }
+
     fn write_info_file(&self) -> Result<(), EmulatorError> {
-        let info = json!({
-            "serviceConnectionString": self.service_connection_string(),
-            "readOnlyConnectionString": self.read_only_connection_string(),
-            "idScope": self.id_scope,
-            "serviceEndpoint": self.service_endpoint(),
-            "deviceEndpoint": self.device_endpoint(),
-            "caCertificatePath": self.ca_path,
-            "iotHubs": self.iot_hubs,
-            "port": self.addr.port(),
-            "pid": std::process::id(),
-        });
         let mut files = dps_certgen::FileSet::new();
-        let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        let text = self
+            .info()
+            .to_json_pretty()
+            .map_err(EmulatorError::InfoJson)?;
         files.add(self.info_path(), text, dps_certgen::Mode::Secret);
-        files
-            .commit()
-            .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        files.commit().map_err(EmulatorError::InfoFile)?;
         Ok(())
     }
 
@@ -329,7 +383,7 @@ fn policy_keys(store: &store::Store, generate: bool) -> Result<auth::Policies, E
             (false, None) => dev.to_owned(),
             (true, _) => {
                 let mut b = [0u8; 32];
-                let _ = aws_lc_rs::rand::fill(&mut b);
+                aws_lc_rs::rand::fill(&mut b).map_err(EmulatorError::KeyGeneration)?;
                 base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b)
             }
         };

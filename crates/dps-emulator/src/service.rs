@@ -217,7 +217,7 @@ fn check_quota(app: &App, c: Collection, body: &Value) -> ApiResult<()> {
         Collection::Enrollments => {
             if app.store.count(Kind::Enrollment)? >= limits.max_enrollments {
                 return Err(ApiError::new(
-                    403_002,
+                    codes::QUOTA_EXCEEDED,
                     format!(
                         "the limit of {} individual enrollments is reached",
                         limits.max_enrollments
@@ -235,7 +235,7 @@ fn check_quota(app: &App, c: Collection, body: &Value) -> ApiResult<()> {
                 .count() as u64;
             if same >= limits.max_groups_per_type {
                 return Err(ApiError::new(
-                    403_002,
+                    codes::QUOTA_EXCEEDED,
                     format!(
                         "the limit of {} {kind} enrollment groups is reached",
                         limits.max_groups_per_type

@@ -7,7 +7,8 @@
 //! `.await` because no function here is async.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use std::path::Path;
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// What a record is. The discriminant is the value stored in the `kind` column.
@@ -23,6 +24,9 @@ pub(crate) enum Kind {
     Certificate,
     /// Device registration operation, keyed by operation id; parent = registration id.
     Operation,
+    /// What the registration engine remembers of a device beside its registration state
+    /// (the first hub it was assigned), keyed by registration id.
+    DeviceHistory,
 }
 
 impl Kind {
@@ -33,6 +37,7 @@ impl Kind {
             Kind::Registration => "registration",
             Kind::Certificate => "certificate",
             Kind::Operation => "operation",
+            Kind::DeviceHistory => "device-history",
         }
     }
 }
@@ -52,19 +57,26 @@ pub(crate) struct Record {
 
 /// A storage failure. The emulator answers 500 with the message.
 #[derive(Debug, thiserror::Error)]
-#[error("emulator store: {0}")]
-pub struct StoreError(String);
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError(format!("corrupt document: {e}"))
-    }
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("emulator store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored document is not valid JSON (or a document could not be written as JSON).
+    #[error("emulator store: corrupt document: {0}")]
+    Document(#[from] serde_json::Error),
+    /// The database file (or its `-wal`/`-shm` companion) could not be created or protected.
+    #[error("emulator store: {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A thread panicked while it held the connection.
+    #[error("emulator store: connection lock poisoned")]
+    Poisoned,
 }
 
 /// The store.
@@ -109,12 +121,17 @@ impl Store {
                 .append(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+                .map_err(|source| StoreError::File {
+                    path: path.to_owned(),
+                    source,
+                })?;
             for suffix in ["", "-wal", "-shm"] {
-                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                let file = PathBuf::from(file);
                 if file.exists() {
                     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                        .map_err(|e| StoreError(format!("{}: {e}", file.display())))?;
+                        .map_err(|source| StoreError::File { path: file, source })?;
                 }
             }
         }
@@ -151,16 +168,26 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| StoreError("connection lock poisoned".into()))?;
+        let mut inner = self.inner.lock().map_err(|_| StoreError::Poisoned)?;
         f(&mut inner)
     }
 
     /// Reads one record.
     pub(crate) fn get(&self, kind: Kind, id: &str) -> Result<Option<Record>, StoreError> {
         self.with(|c| get_in(c, kind, id))
+    }
+
+    /// Writes a record whatever is stored (insert or replace). The id keeps the spelling of
+    /// its first write.
+    pub(crate) fn put(&self, kind: Kind, record: &Record) -> Result<(), StoreError> {
+        let Ok(()) = self.put_checked(kind, record, |_| Ok::<_, Infallible>(()))?;
+        Ok(())
+    }
+
+    /// Deletes a record; `false` when there was none.
+    pub(crate) fn delete(&self, kind: Kind, id: &str) -> Result<bool, StoreError> {
+        let Ok(deleted) = self.delete_checked(kind, id, |_| Ok::<_, Infallible>(()))?;
+        Ok(deleted)
     }
 
     /// Writes a record if `check` accepts the current one (`None` when absent); returns what
@@ -353,12 +380,8 @@ mod tests {
     #[test]
     fn ids_are_case_insensitive_but_keep_their_spelling() {
         let s = Store::in_memory().expect("store");
-        s.put_checked::<()>(Kind::Enrollment, &rec("Dev-1", "a"), |_| Ok(()))
-            .expect("db")
-            .expect("put");
-        s.put_checked::<()>(Kind::Enrollment, &rec("dev-1", "b"), |_| Ok(()))
-            .expect("db")
-            .expect("put");
+        s.put(Kind::Enrollment, &rec("Dev-1", "a")).expect("put");
+        s.put(Kind::Enrollment, &rec("dev-1", "b")).expect("put");
         let r = s
             .get(Kind::Enrollment, "DEV-1")
             .expect("db")
@@ -370,9 +393,7 @@ mod tests {
     #[test]
     fn checks_run_inside_the_transaction() {
         let s = Store::in_memory().expect("store");
-        s.put_checked::<()>(Kind::Group, &rec("g", "1"), |_| Ok(()))
-            .expect("db")
-            .expect("put");
+        s.put(Kind::Group, &rec("g", "1")).expect("put");
         let refused = s
             .put_checked(Kind::Group, &rec("g", "2"), |cur| {
                 if cur.map(|r| r.etag.as_str()) == Some("x") {
@@ -392,16 +413,8 @@ mod tests {
                 .expect("db"),
             Err("no")
         );
-        assert_eq!(
-            s.delete_checked::<()>(Kind::Group, "g", |_| Ok(()))
-                .expect("db"),
-            Ok(true)
-        );
-        assert_eq!(
-            s.delete_checked::<()>(Kind::Group, "g", |_| Ok(()))
-                .expect("db"),
-            Ok(false)
-        );
+        assert!(s.delete(Kind::Group, "g").expect("db"));
+        assert!(!s.delete(Kind::Group, "g").expect("db"));
     }
 
     #[test]
@@ -410,9 +423,7 @@ mod tests {
         for i in 0..25 {
             let mut r = rec(&format!("d{i:02}"), "e");
             r.parent = Some(if i % 2 == 0 { "G1".into() } else { "g2".into() });
-            s.put_checked::<()>(Kind::Registration, &r, |_| Ok(()))
-                .expect("db")
-                .expect("put");
+            s.put(Kind::Registration, &r).expect("put");
         }
         let first = s.list(Kind::Registration, None, None, 10).expect("db");
         assert_eq!(first.len(), 10);
@@ -434,23 +445,28 @@ mod tests {
         let s = Store::in_memory().expect("store");
         assert_eq!(s.count(Kind::Enrollment).expect("db"), 0);
         for (id, etag) in [("a", "1"), ("b", "1"), ("A", "2")] {
-            s.put_checked::<()>(Kind::Enrollment, &rec(id, etag), |_| Ok(()))
-                .expect("db")
-                .expect("put");
+            s.put(Kind::Enrollment, &rec(id, etag)).expect("put");
         }
         assert_eq!(s.count(Kind::Enrollment).expect("db"), 2);
-        assert_eq!(
-            s.delete_checked::<()>(Kind::Enrollment, "b", |_| Ok(()))
-                .expect("db"),
-            Ok(true)
-        );
-        assert_eq!(
-            s.delete_checked::<()>(Kind::Enrollment, "b", |_| Ok(()))
-                .expect("db"),
-            Ok(false)
-        );
+        assert!(s.delete(Kind::Enrollment, "b").expect("db"));
+        assert!(!s.delete(Kind::Enrollment, "b").expect("db"));
         assert_eq!(s.count(Kind::Enrollment).expect("db"), 1);
         assert_eq!(s.count(Kind::Group).expect("db"), 0);
+    }
+
+    #[test]
+    fn a_corrupt_document_keeps_its_cause() {
+        let s = Store::in_memory().expect("store");
+        s.put(Kind::Enrollment, &rec("broken", "1")).expect("put");
+        s.with(|c| Ok(c.execute("UPDATE records SET body = '{'", [])?))
+            .expect("corrupt it");
+        let e = s.get(Kind::Enrollment, "broken").expect_err("corrupt");
+        assert!(matches!(e, StoreError::Document(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("emulator store: corrupt document: ")
+        );
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]
@@ -459,9 +475,7 @@ mod tests {
         let path = dir.path().join("state.db");
         {
             let s = Store::open(&path).expect("open");
-            s.put_checked::<()>(Kind::Enrollment, &rec("kept", "1"), |_| Ok(()))
-                .expect("db")
-                .expect("put");
+            s.put(Kind::Enrollment, &rec("kept", "1")).expect("put");
             s.set_setting("k", "v").expect("setting");
         }
         let s = Store::open(&path).expect("reopen");

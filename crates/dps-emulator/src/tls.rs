@@ -41,8 +41,8 @@ impl std::fmt::Debug for TlsMaterial {
     }
 }
 
-fn err(what: &str) -> impl FnOnce(rcgen::Error) -> EmulatorError + '_ {
-    move |e| EmulatorError::Tls(format!("{what}: {e}"))
+fn err(what: &'static str) -> impl FnOnce(rcgen::Error) -> EmulatorError {
+    move |source| EmulatorError::TlsCertificate { what, source }
 }
 
 /// Loads or creates the local CA in `dir` and issues a fresh server certificate for `names`.
@@ -70,9 +70,7 @@ pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Emula
             let mut files = dps_certgen::FileSet::new();
             files.add(&key_path, key.serialize_pem(), dps_certgen::Mode::Secret);
             files.add(&ca_path, cert.pem(), dps_certgen::Mode::Public);
-            files
-                .commit()
-                .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+            files.commit().map_err(EmulatorError::TlsFiles)?;
             (cert.pem(), key)
         }
     };
@@ -83,17 +81,17 @@ pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Emula
         .signed_by(&server_key, &issuer)
         .map_err(err("server certificate"))?;
     let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(ca_pem.as_bytes())
-        .map_err(|e| EmulatorError::Tls(format!("emulator CA PEM: {e}")))?;
+        .map_err(EmulatorError::TlsCaPem)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| EmulatorError::Tls(e.to_string()))?
+        .map_err(EmulatorError::TlsConfig)?
         .with_client_cert_verifier(Arc::new(AnyClientCert { provider }))
         .with_single_cert(
             vec![server_cert.der().clone(), ca_der],
             PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
         )
-        .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        .map_err(EmulatorError::TlsConfig)?;
     let mut config = config;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsMaterial {

@@ -87,7 +87,7 @@ fn a_write_acknowledged_before_kill_9_survives() {
 
     let (mut child, info) = start(dir.path());
     let back = rt
-        .block_on(client(&info).get_enrollment("survivor"))
+        .block_on(client(&info).get_enrollment("survivor", None))
         .unwrap();
     assert_eq!(back.etag, written.etag);
 

@@ -5,7 +5,7 @@ use crate::common::{
 };
 use dps_certgen::{
     CertSummary, Error, INTERMEDIATE_CN, INTERMEDIATE_PREFIX, ROOT_CN, ROOT_PREFIX, Signer,
-    inspect_file,
+    certs_from_bytes, inspect_file, summarize,
 };
 use dps_protocol::Thumbprints;
 use dps_protocol::thumbprint::upper_hex;
@@ -105,9 +105,10 @@ fn der_files_and_bad_files() {
     let key = dir.key_path(ROOT_PREFIX);
     let err = inspect_file(&key).expect_err("not a certificate");
     assert!(
-        matches!(&err, Error::NoCertificate { path, .. } if *path == key),
+        matches!(&err, Error::NoCertificate { path, source } if *path == key && matches!(**source, Error::NoPemCertificate)),
         "{err:?}"
     );
+    assert!(std::error::Error::source(&err).is_some());
     let empty = tempdir();
     let blank = empty.path().join("blank.pem");
     std::fs::write(&blank, "").expect("write");
@@ -115,6 +116,29 @@ fn der_files_and_bad_files() {
         inspect_file(&blank),
         Err(Error::NoCertificate { .. })
     ));
+    // DER that does not parse: the parser's error is kept.
+    let junk = empty.path().join("junk.der");
+    std::fs::write(&junk, [0x30, 0x03, 0x02, 0x01, 0x00]).expect("write");
+    let err = inspect_file(&junk).expect_err("not a certificate");
+    assert!(
+        matches!(&err, Error::NoCertificate { source, .. } if matches!(**source, Error::InvalidCertificate(_))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn bytes_that_hold_no_certificate_are_typed_errors() {
+    assert!(matches!(
+        certs_from_bytes(b"hello"),
+        Err(Error::NoPemCertificate)
+    ));
+    let broken = "-----BEGIN CERTIFICATE-----\nMIIB\n";
+    let err = certs_from_bytes(broken.as_bytes()).expect_err("unterminated PEM");
+    assert!(matches!(err, Error::InvalidPem(_)), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some());
+    let err = summarize(&[0x30, 0x00]).expect_err("empty DER");
+    assert!(matches!(err, Error::InvalidCertificate(_)), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some());
 }
 
 #[test]

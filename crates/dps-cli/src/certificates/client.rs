@@ -6,7 +6,7 @@ use crate::context::{self, GlobalArgs};
 use anyhow::Context;
 use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
 use dps_protocol::auth::Secret;
-use dps_service_client::{CertificateClient, CertificateClientOptions, Error, ErrorKind};
+use dps_service_client::{CertificateClient, CertificateClientOptions};
 use std::path::Path;
 
 /// Where the DPS resource is in Azure. Without these, the certificate API of the service named
@@ -102,19 +102,12 @@ pub(crate) fn load_ca(
 pub(crate) fn verification_certificate(
     ca: &Credential,
     code: &str,
-) -> dps_service_client::Result<Vec<u8>> {
-    let cert = ca
-        .sign(&CertSpec {
-            common_name: code,
-            profile: Profile::Leaf,
-            algorithm: KeyAlgorithm::EcdsaP256,
-            days: 1,
-        })
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!("cannot sign the verification certificate: {e}"),
-            )
-        })?;
+) -> dps_certgen::Result<Vec<u8>> {
+    let cert = ca.sign(&CertSpec {
+        common_name: code,
+        profile: Profile::Leaf,
+        algorithm: KeyAlgorithm::EcdsaP256,
+        days: 1,
+    })?;
     Ok(cert.cert_pem().into_bytes())
 }

@@ -11,7 +11,7 @@ use crate::output::{OutputFormat, dash, print_fields, print_line, print_serializ
 use crate::records::read_certificate;
 use dps_certgen::DEFAULT_PASSWORD;
 use dps_protocol::models::CertificateResponse;
-use dps_service_client::CertificateClient;
+use dps_service_client::{CertificateClient, CertificateUploadOptions, ProvePossessionError};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -148,22 +148,27 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             let ca = client::load_ca(&p.ca_cert, &p.ca_key, Some(&p.password))?;
             let pem = read_certificate(&p.ca_cert, "--ca-cert")?;
             let verified = rt
-                .block_on(certs.prove_possession(&p.name, pem.as_bytes(), |code| {
-                    client::verification_certificate(&ca, code)
-                }))
-                .map_err(|e| explain(e, &about(&p.name)))?;
+                .block_on(certs.prove_possession(
+                    &p.name,
+                    pem.as_bytes(),
+                    |code| client::verification_certificate(&ca, code),
+                    None,
+                ))
+                .map_err(|e| match e {
+                    ProvePossessionError::Service(e) => explain(e, &about(&p.name)),
+                    ProvePossessionError::Sign(e) => {
+                        anyhow::Error::new(e).context("cannot sign the verification certificate")
+                    }
+                })?;
             print_certificate(&verified, format)
         }
         CertificateCommand::Upload(a) => {
             let pem = read_certificate(&a.certificate, "--certificate")?;
-            let verified = a.verified.then_some(true);
+            let mut options = CertificateUploadOptions::default();
+            options.is_verified = a.verified.then_some(true);
+            options.if_match = a.etag.clone();
             let c = rt
-                .block_on(certs.create_or_update(
-                    &a.name,
-                    pem.as_bytes(),
-                    verified,
-                    a.etag.as_deref(),
-                ))
+                .block_on(certs.create_or_update(&a.name, pem.as_bytes(), Some(options)))
                 .map_err(|e| explain(e, &about(&a.name)))?;
             print_certificate(&c, format)
         }
@@ -171,7 +176,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             let code = rt
                 .block_on(async {
                     let etag = etag_of(&certs, &a).await?;
-                    certs.generate_verification_code(&a.name, &etag).await
+                    certs.generate_verification_code(&a.name, &etag, None).await
                 })
                 .map_err(|e| explain(e, &about(&a.name)))?;
             if format == OutputFormat::Json {
@@ -202,27 +207,27 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                         Some(e) => e.clone(),
                         None => current_etag(&certs, &a.name).await?,
                     };
-                    certs.verify(&a.name, &etag, pem.as_bytes()).await
+                    certs.verify(&a.name, &etag, pem.as_bytes(), None).await
                 })
                 .map_err(|e| explain(e, &about(&a.name)))?;
             print_certificate(&c, format)
         }
         CertificateCommand::List => {
             let list = rt
-                .block_on(certs.list())
+                .block_on(certs.list(None))
                 .map_err(|e| explain_list(e, "certificate"))?;
             print_certificates(&list, format)
         }
         CertificateCommand::Show(a) => {
             let c = rt
-                .block_on(certs.get(&a.name))
+                .block_on(certs.get(&a.name, None))
                 .map_err(|e| explain(e, &about(&a.name)))?;
             print_certificate(&c, format)
         }
         CertificateCommand::Delete(a) => {
             rt.block_on(async {
                 let etag = etag_of(&certs, &a).await?;
-                certs.delete(&a.name, &etag).await
+                certs.delete(&a.name, &etag, None).await
             })
             .map_err(|e| explain(e, &about(&a.name)))?;
             match format {
@@ -244,7 +249,7 @@ async fn etag_of(certs: &CertificateClient, a: &EtagArgs) -> dps_service_client:
 }
 
 async fn current_etag(certs: &CertificateClient, name: &str) -> dps_service_client::Result<String> {
-    Ok(certs.get(name).await?.etag.unwrap_or_default())
+    Ok(certs.get(name, None).await?.etag.unwrap_or_default())
 }
 
 /// Prints one certificate: `name  value` lines, or the ARM resource as JSON.

@@ -81,7 +81,9 @@ pub(crate) async fn run(
             async move {
                 let (index, records): (Vec<usize>, Vec<IndividualEnrollment>) =
                     chunk.into_iter().unzip();
-                let answer = client.run_bulk_enrollment_operation(mode, records).await;
+                let answer = client
+                    .run_bulk_enrollment_operation(mode, records, None)
+                    .await;
                 (index, answer)
             }
         })

@@ -85,13 +85,13 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             e.device_id = args.device_id.clone();
             args.settings.apply((&mut e).into(), true)?;
             let created = rt
-                .block_on(client.create_enrollment(&e))
+                .block_on(client.create_enrollment(&e, None))
                 .map_err(|err| explain(err, &about(&args.registration_id)))?;
             print_enrollment(&created, format)
         }
         EnrollmentCommand::Show(args) => {
             let e = rt
-                .block_on(client.get_enrollment(&args.registration_id))
+                .block_on(client.get_enrollment(&args.registration_id, None))
                 .map_err(|err| explain(err, &about(&args.registration_id)))?;
             print_enrollment(&e, format)
         }
@@ -104,7 +104,7 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         EnrollmentCommand::Update(args) => {
             let about = about(&args.registration_id);
             let mut e = rt
-                .block_on(client.get_enrollment(&args.registration_id))
+                .block_on(client.get_enrollment(&args.registration_id, None))
                 .map_err(|err| explain(err, &about))?;
             e.registration_state = None;
             if let Some(a) = args.attestation.build()? {
@@ -114,18 +114,16 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 e.device_id = args.device_id.clone();
             }
             args.settings.apply((&mut e).into(), false)?;
-            let options = ConditionalOptions {
-                if_match: args.if_match.clone(),
-            };
+            let mut options = ConditionalOptions::default();
+            options.if_match = args.if_match.clone();
             let updated = rt
                 .block_on(client.update_enrollment(&e, Some(options)))
                 .map_err(|err| explain(err, &about))?;
             print_enrollment(&updated, format)
         }
         EnrollmentCommand::Delete(args) => {
-            let options = ConditionalOptions {
-                if_match: args.if_match.clone(),
-            };
+            let mut options = ConditionalOptions::default();
+            options.if_match = args.if_match.clone();
             rt.block_on(client.delete_enrollment(&args.registration_id, Some(options)))
                 .map_err(|err| explain(err, &about(&args.registration_id)))?;
             match format {
@@ -161,7 +159,10 @@ async fn list_all(
     page_size: Option<u32>,
 ) -> dps_service_client::Result<Vec<IndividualEnrollment>> {
     client
-        .query_enrollments(QuerySpecification::all(), Some(QueryOptions { page_size }))
+        .query_enrollments(
+            QuerySpecification::all(),
+            page_size.map(|n| QueryOptions::default().with_page_size(n)),
+        )
         .try_collect()
         .await
 }

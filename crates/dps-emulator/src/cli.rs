@@ -1,0 +1,226 @@
+//! The emulator's start flags, declared once: the `dps-emulator` binary parses [`EmulatorArgs`],
+//! `dps-cli emulator start` flattens [`StartArgs`] into its own command tree, so every flag of
+//! one exists in the other with the same help.
+//!
+//! Only with the `cli` feature (on by default).
+
+use crate::config::{self, EmulatorConfig, Faults, Quotas, default_data_dir};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A local Azure IoT Hub Device Provisioning Service: the same wire protocol and rules, offline.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "dps-emulator", version, about)]
+pub struct EmulatorArgs {
+    /// How to start the emulator.
+    #[command(flatten)]
+    pub start: StartArgs,
+}
+
+/// How to start an emulator: its flags, and [`StartArgs::config`] to turn them into an
+/// [`EmulatorConfig`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct StartArgs {
+    /// Address to listen on; port 0 picks a free one (emulator.json has the bound port).
+    #[arg(long, default_value = config::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Folder for state, TLS material and emulator.json [default: the per-user data folder].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep enrollments in memory only (TLS material and emulator.json still go to the data
+    /// folder).
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Replace the well-known development keys with fresh random ones (kept in the data folder).
+    #[arg(long)]
+    pub generate_keys: bool,
+    /// ID scope devices register under.
+    #[arg(long, default_value = config::DEFAULT_ID_SCOPE)]
+    pub id_scope: String,
+    /// Linked IoT hub host name (repeatable).
+    #[arg(long = "iot-hub", value_name = "HOST")]
+    pub iot_hubs: Vec<String>,
+    /// Extra host name the emulator answers to (repeatable; added to its TLS certificate).
+    #[arg(long = "host-name", value_name = "NAME")]
+    pub host_names: Vec<String>,
+    /// Register a CA certificate as verified at start (repeatable): NAME=PATH (PEM or DER).
+    #[arg(long = "ca-certificate", value_name = "NAME=PATH", value_parser = parse_ca)]
+    pub ca_certificates: Vec<(String, PathBuf)>,
+    /// Enforce the documented per-minute quotas (1,000 operations, 1,000 registrations).
+    #[arg(long)]
+    pub throttle: bool,
+    /// Answer this fraction of requests (0 to 1) with --fail-status, to test client retries.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Status of injected failures.
+    #[arg(long, default_value_t = 503)]
+    pub fail_status: u16,
+    /// Delay added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Seconds devices are told to wait between polls.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Polls answered "assigning" before the result.
+    #[arg(long, default_value_t = 1)]
+    pub pending_polls: u32,
+}
+
+/// A flag value the emulator cannot start with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlagError {
+    /// `--fail-rate` is not a fraction.
+    #[error("--fail-rate must be between 0 and 1, not {0}")]
+    FailRate(f64),
+    /// `--fail-status` is not an error status.
+    #[error("--fail-status must be 400 to 599, not {0}")]
+    FailStatus(u16),
+    /// A `--ca-certificate` is not `NAME=PATH`.
+    #[error("expected NAME=PATH")]
+    CaCertificate(String),
+}
+
+fn parse_ca(s: &str) -> Result<(String, PathBuf), FlagError> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(FlagError::CaCertificate(s.to_owned())),
+    }
+}
+
+impl StartArgs {
+    /// The configuration these flags describe; an error names the flag whose value is out of
+    /// range.
+    pub fn config(&self) -> Result<EmulatorConfig, FlagError> {
+        if !(0.0..=1.0).contains(&self.fail_rate) {
+            return Err(FlagError::FailRate(self.fail_rate));
+        }
+        if !(400..=599).contains(&self.fail_status) {
+            return Err(FlagError::FailStatus(self.fail_status));
+        }
+        let mut c = EmulatorConfig::new(self.data_dir.clone().unwrap_or_else(default_data_dir));
+        c.listen = self.listen;
+        c.in_memory = self.in_memory;
+        c.generate_keys = self.generate_keys;
+        c.id_scope = self.id_scope.clone();
+        if !self.iot_hubs.is_empty() {
+            c.iot_hubs = self.iot_hubs.clone();
+        }
+        c.host_names = self.host_names.clone();
+        c.ca_certificates = self.ca_certificates.clone();
+        c.quotas = self.throttle.then(Quotas::default);
+        c.faults = Faults {
+            error_rate: self.fail_rate,
+            status: self.fail_status,
+            latency: Duration::from_millis(self.latency_ms),
+        };
+        c.retry_after_secs = self.retry_after;
+        c.pending_polls = self.pending_polls;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<StartArgs, clap::Error> {
+        EmulatorArgs::try_parse_from(std::iter::once("dps-emulator").chain(args.iter().copied()))
+            .map(|a| a.start)
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        use clap::CommandFactory;
+        EmulatorArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_become_the_configuration() {
+        let args = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            "/tmp/x",
+            "--in-memory",
+            "--iot-hub",
+            "a.azure-devices.net",
+            "--ca-certificate",
+            "root=ca.pem",
+            "--throttle",
+            "--fail-rate",
+            "0.5",
+            "--fail-status",
+            "500",
+            "--latency-ms",
+            "20",
+            "--retry-after",
+            "3",
+            "--pending-polls",
+            "0",
+        ])
+        .expect("valid flags");
+        let c = args.config().expect("valid values");
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert!(c.in_memory);
+        assert_eq!(c.iot_hubs, ["a.azure-devices.net"]);
+        assert_eq!(
+            c.ca_certificates,
+            [("root".to_owned(), PathBuf::from("ca.pem"))]
+        );
+        assert_eq!(c.quotas, Some(Quotas::default()));
+        assert_eq!(
+            c.faults,
+            Faults {
+                error_rate: 0.5,
+                status: 500,
+                latency: Duration::from_millis(20)
+            }
+        );
+        assert_eq!((c.retry_after_secs, c.pending_polls), (3, 0));
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let c = parse(&["--data-dir", "d"])
+            .expect("valid flags")
+            .config()
+            .expect("valid values");
+        let d = EmulatorConfig::new("d");
+        assert_eq!(c.listen, d.listen);
+        assert_eq!(c.id_scope, d.id_scope);
+        assert_eq!(c.iot_hubs, d.iot_hubs);
+        assert_eq!(c.quotas, None);
+        assert_eq!(c.faults.error_rate, 0.0);
+        assert_eq!(c.faults.latency, Duration::ZERO);
+        assert_eq!(
+            (c.retry_after_secs, c.pending_polls),
+            (d.retry_after_secs, d.pending_polls)
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_typed_errors() {
+        let e = parse(&["--fail-rate", "1.5"])
+            .expect("parses")
+            .config()
+            .expect_err("out of range");
+        assert_eq!(e, FlagError::FailRate(1.5));
+        assert!(
+            e.to_string()
+                .starts_with("--fail-rate must be between 0 and 1")
+        );
+        let e = parse(&["--fail-status", "200"])
+            .expect("parses")
+            .config()
+            .expect_err("out of range");
+        assert_eq!(e, FlagError::FailStatus(200));
+        assert!(parse(&["--ca-certificate", "no-equals"]).is_err());
+        assert!(parse(&["--ca-certificate", "=path"]).is_err());
+    }
+}
