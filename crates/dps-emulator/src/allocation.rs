@@ -2,7 +2,11 @@
 //! (locally identical to hashed) lowest-latency policies, custom allocation through a webhook,
 //! and the reprovisioning policy on repeat registrations.
 
+use crate::engine::enrollment::Allocation;
 use crate::error::{ApiError, ApiResult, codes};
+use dps_protocol::models::{
+    AllocationPolicy, DeviceRegistrationState, ReprovisionPolicy, Substatus,
+};
 use serde_json::{Value, json};
 
 /// The outcome of allocation.
@@ -16,27 +20,27 @@ pub(crate) struct Assignment {
     pub(crate) initial_twin: Option<Value>,
 }
 
-/// Picks the hub for `registration_id` under `enrollment` (individual or group JSON).
+/// Picks the hub for `registration_id` under an enrollment's allocation settings. The
+/// webhook of a custom policy receives `document` (the enrollment as clients see it) under
+/// its key.
 pub(crate) async fn allocate(
-    enrollment: &Value,
+    allocation: Allocation<'_>,
+    document: (&'static str, &Value),
     linked_hubs: &[String],
     registration_id: &str,
     device_context: Value,
 ) -> ApiResult<Assignment> {
-    if let Some(hub) = enrollment.get("iotHubHostName").and_then(Value::as_str) {
+    if let Some(hub) = allocation.iot_hub_host_name {
         return Ok(Assignment {
             hub: hub.to_owned(),
             payload: None,
             initial_twin: None,
         });
     }
-    let candidates: Vec<String> = match enrollment.get("iotHubs").and_then(Value::as_array) {
-        Some(list) if !list.is_empty() => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => linked_hubs.to_vec(),
+    let candidates: &[String] = if allocation.iot_hubs.is_empty() {
+        linked_hubs
+    } else {
+        allocation.iot_hubs
     };
     if candidates.is_empty() {
         return Err(ApiError::new(
@@ -44,17 +48,15 @@ pub(crate) async fn allocate(
             "no IoT hub is linked to the emulator or the enrollment",
         ));
     }
-    let policy = enrollment
-        .get("allocationPolicy")
-        .and_then(Value::as_str)
-        .unwrap_or("hashed");
-    match policy {
-        "static" => Ok(Assignment {
+    match allocation.policy {
+        Some(AllocationPolicy::Static) => Ok(Assignment {
             hub: candidates[0].clone(),
             payload: None,
             initial_twin: None,
         }),
-        "custom" => custom(enrollment, &candidates, device_context).await,
+        Some(AllocationPolicy::Custom) => {
+            custom(allocation, document, candidates, device_context).await
+        }
         // geoLatency has no geography locally: it behaves like hashed (documented).
         _ => Ok(Assignment {
             hub: candidates[hash_index(registration_id, candidates.len())].clone(),
@@ -77,14 +79,15 @@ pub(crate) fn hash_index(registration_id: &str, n: usize) -> usize {
 /// Custom allocation: POSTs the service's webhook request and reads `iotHubHostName`,
 /// `initialTwin` and `payload` from the answer.
 async fn custom(
-    enrollment: &Value,
+    allocation: Allocation<'_>,
+    (key, document): (&'static str, &Value),
     candidates: &[String],
     device_context: Value,
 ) -> ApiResult<Assignment> {
-    let def = enrollment.get("customAllocationDefinition");
-    let url = def
-        .and_then(|d| d.get("webhookUrl"))
-        .and_then(Value::as_str)
+    let url = allocation
+        .custom
+        .map(|d| d.webhook_url.as_str())
+        .filter(|u| !u.is_empty())
         .ok_or_else(|| {
             ApiError::new(
                 codes::BAD_REQUEST,
@@ -95,12 +98,7 @@ async fn custom(
         "deviceRuntimeContext": device_context,
         "linkedHubs": candidates,
     });
-    let key = if enrollment.get("enrollmentGroupId").is_some() {
-        "enrollmentGroup"
-    } else {
-        "individualEnrollment"
-    };
-    request[key] = crate::records::present(enrollment);
+    request[key] = document.clone();
     let fail = |m: String| {
         ApiError::new(
             codes::BAD_REQUEST,
@@ -141,45 +139,44 @@ async fn custom(
     })
 }
 
-/// The reprovisioning outcome: the hub to use and the substatus to report.
+/// The reprovisioning outcome of a repeat registration: the hub to use and the substatus to
+/// report. `previous` is the device's last registration state and `initial_hub` the first hub
+/// it was ever assigned (kept by the engine beside the state, never in it).
 pub(crate) fn reprovision(
-    previous: Option<&Value>,
-    enrollment: &Value,
+    previous: Option<&DeviceRegistrationState>,
+    initial_hub: Option<&str>,
+    policy: &ReprovisionPolicy,
     proposed: &str,
-) -> (String, &'static str) {
-    let Some(prev) = previous else {
-        return (proposed.to_owned(), "initialAssignment");
-    };
-    let prev_hub = prev.get("assignedHub").and_then(Value::as_str);
-    // device.rs keeps the first hub under the internal (never presented) key `_initialHub`.
-    let first_hub = prev.get("_initialHub").and_then(Value::as_str).or(prev_hub);
-    let policy = enrollment.get("reprovisionPolicy");
-    let flag = |name: &str| {
-        policy
-            .and_then(|p| p.get(name))
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
-    };
+) -> (String, Substatus) {
+    let prev_hub = previous.and_then(|p| p.assigned_hub.as_deref());
+    let first_hub = initial_hub.or(prev_hub);
     match prev_hub {
-        Some(hub) if !flag("updateHubAssignment") => (hub.to_owned(), "initialAssignment"),
+        Some(hub) if !policy.update_hub_assignment => {
+            (hub.to_owned(), Substatus::InitialAssignment)
+        }
         Some(hub) if hub.eq_ignore_ascii_case(proposed) => {
-            let kept = prev.get("substatus").and_then(Value::as_str);
+            let kept = previous.and_then(|p| p.substatus.clone());
             (
                 proposed.to_owned(),
                 match kept {
-                    Some("deviceDataMigrated") => "deviceDataMigrated",
-                    Some("deviceDataReset") => "deviceDataReset",
-                    Some("reprovisionedToInitialAssignment") => "reprovisionedToInitialAssignment",
-                    _ => "initialAssignment",
+                    Some(
+                        s @ (Substatus::DeviceDataMigrated
+                        | Substatus::DeviceDataReset
+                        | Substatus::ReprovisionedToInitialAssignment),
+                    ) => s,
+                    _ => Substatus::InitialAssignment,
                 },
             )
         }
-        Some(_) if first_hub.is_some_and(|f| f.eq_ignore_ascii_case(proposed)) => {
-            (proposed.to_owned(), "reprovisionedToInitialAssignment")
+        Some(_) if first_hub.is_some_and(|f| f.eq_ignore_ascii_case(proposed)) => (
+            proposed.to_owned(),
+            Substatus::ReprovisionedToInitialAssignment,
+        ),
+        Some(_) if policy.migrate_device_data => {
+            (proposed.to_owned(), Substatus::DeviceDataMigrated)
         }
-        Some(_) if flag("migrateDeviceData") => (proposed.to_owned(), "deviceDataMigrated"),
-        Some(_) => (proposed.to_owned(), "deviceDataReset"),
-        None => (proposed.to_owned(), "initialAssignment"),
+        Some(_) => (proposed.to_owned(), Substatus::DeviceDataReset),
+        None => (proposed.to_owned(), Substatus::InitialAssignment),
     }
 }
 
@@ -195,40 +192,47 @@ mod tests {
         assert_eq!(hits.len(), 3);
     }
 
+    fn state(hub: &str, substatus: Substatus) -> DeviceRegistrationState {
+        serde_json::from_value(json!({
+            "registrationId": "d", "status": "assigned", "assignedHub": hub, "substatus": substatus.as_str()
+        }))
+        .expect("state")
+    }
+
     #[test]
     fn reprovision_policies() {
-        let e = json!({});
+        let e = ReprovisionPolicy::default();
+        let policy = |update, migrate| ReprovisionPolicy {
+            update_hub_assignment: update,
+            migrate_device_data: migrate,
+            ..ReprovisionPolicy::default()
+        };
+        use Substatus::*;
         assert_eq!(
-            reprovision(None, &e, "a"),
-            ("a".into(), "initialAssignment")
+            reprovision(None, None, &e, "a"),
+            ("a".into(), InitialAssignment)
         );
-        let prev =
-            json!({"assignedHub": "a", "_initialHub": "a", "substatus": "initialAssignment"});
+        let prev = state("a", InitialAssignment);
         assert_eq!(
-            reprovision(Some(&prev), &e, "a"),
-            ("a".into(), "initialAssignment")
+            reprovision(Some(&prev), Some("a"), &e, "a"),
+            ("a".into(), InitialAssignment)
         );
         assert_eq!(
-            reprovision(Some(&prev), &e, "b"),
-            ("b".into(), "deviceDataMigrated")
+            reprovision(Some(&prev), Some("a"), &e, "b"),
+            ("b".into(), DeviceDataMigrated)
         );
-        let reset =
-            json!({"reprovisionPolicy": {"updateHubAssignment": true, "migrateDeviceData": false}});
         assert_eq!(
-            reprovision(Some(&prev), &reset, "b"),
-            ("b".into(), "deviceDataReset")
+            reprovision(Some(&prev), Some("a"), &policy(true, false), "b"),
+            ("b".into(), DeviceDataReset)
         );
-        let keep =
-            json!({"reprovisionPolicy": {"updateHubAssignment": false, "migrateDeviceData": true}});
         assert_eq!(
-            reprovision(Some(&prev), &keep, "b"),
-            ("a".into(), "initialAssignment")
+            reprovision(Some(&prev), Some("a"), &policy(false, true), "b"),
+            ("a".into(), InitialAssignment)
         );
-        let moved =
-            json!({"assignedHub": "b", "_initialHub": "a", "substatus": "deviceDataMigrated"});
+        let moved = state("b", DeviceDataMigrated);
         assert_eq!(
-            reprovision(Some(&moved), &e, "a"),
-            ("a".into(), "reprovisionedToInitialAssignment")
+            reprovision(Some(&moved), Some("a"), &e, "a"),
+            ("a".into(), ReprovisionedToInitialAssignment)
         );
     }
 }

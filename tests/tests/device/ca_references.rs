@@ -5,6 +5,7 @@ use super::common::{DEFAULT_HUB, assert_refused, cn, registrations_of};
 use dps_certgen::{INTERMEDIATE_CN, ROOT_CN, Signer};
 use dps_device_client::ErrorKind;
 use dps_e2e::{TestChain, TestEmulator, rt};
+use dps_protocol::codes;
 use dps_protocol::models::EnrollmentGroup;
 
 #[test]
@@ -16,7 +17,7 @@ fn a_group_referencing_an_unverified_ca_is_refused_until_it_is_verified() {
     let device = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         let root = chain.root_pem();
-        cas.create_or_update("root", root.as_bytes(), Some(false), None)
+        cas.create_or_update("root", root.as_bytes(), Some(dps_service_client::CertificateUploadOptions::default().with_is_verified(false)))
             .await
             .expect("uploaded");
         let g = EnrollmentGroup::x509_ca_references("ref-group", "root", None);
@@ -32,13 +33,13 @@ fn a_group_referencing_an_unverified_ca_is_refused_until_it_is_verified() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &[&named, "not verified", "proof of possession"],
         );
 
         cas.prove_possession("root", root.as_bytes(), |code| {
-            Ok(chain.verification_pem(code, Signer::Root).into_bytes())
-        })
+            Ok::<_, std::convert::Infallible>(chain.verification_pem(code, Signer::Root).into_bytes())
+        }, None)
         .await
         .expect("verified");
         let r = client.register(None).await.expect("assigned");
@@ -60,7 +61,13 @@ fn a_verified_intermediate_can_be_referenced_alone() {
     rt().block_on(async {
         let pem = chain.intermediate_pem();
         t.certificate_client()
-            .create_or_update("intermediate", pem.as_bytes(), Some(true), None)
+            .create_or_update(
+                "intermediate",
+                pem.as_bytes(),
+                Some(
+                    dps_service_client::CertificateUploadOptions::default().with_is_verified(true),
+                ),
+            )
             .await
             .expect("uploaded verified");
         let g = EnrollmentGroup::x509_ca_references("ref-int", "intermediate", None);

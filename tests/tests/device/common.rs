@@ -2,6 +2,7 @@
 
 use dps_device_client::{Error, ErrorKind};
 use dps_e2e::{TestChain, TestEmulator};
+use dps_protocol::codes::ErrorCode;
 use dps_protocol::models::{DeviceRegistrationState, EnrollmentGroup, IndividualEnrollment};
 use dps_service_client::ProvisioningServiceClient;
 use futures_util::TryStreamExt;
@@ -25,10 +26,10 @@ pub(crate) fn with_verified_root(chain: &TestChain) -> TestEmulator {
 }
 
 /// Asserts the error's kind and DPS code, and that its message contains every needle.
-pub(crate) fn assert_refused(e: &Error, kind: ErrorKind, code: i64, needles: &[&str]) {
+pub(crate) fn assert_refused(e: &Error, kind: ErrorKind, code: ErrorCode, needles: &[&str]) {
     assert_eq!(
         (e.kind(), e.error_code()),
-        (kind, Some(code)),
+        (kind, Some(i64::from(code))),
         "unexpected error: {e}"
     );
     for needle in needles {
@@ -66,7 +67,7 @@ pub(crate) async fn symmetric_group(
         .await
         .expect("symmetric group");
     service
-        .get_enrollment_group_attestation_mechanism(id)
+        .get_enrollment_group_attestation_mechanism(id, None)
         .await
         .expect("group keys")
         .symmetric_key
@@ -88,7 +89,7 @@ pub(crate) async fn symmetric_enrollment(
         .await
         .expect("symmetric enrollment");
     let keys = service
-        .get_enrollment_attestation_mechanism(id)
+        .get_enrollment_attestation_mechanism(id, None)
         .await
         .expect("enrollment keys")
         .symmetric_key

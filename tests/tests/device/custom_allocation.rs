@@ -5,9 +5,10 @@ use super::common::{HUB_A, HUB_B, assert_refused, symmetric_group};
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use dps_device_client::{DeviceAuth, ErrorKind};
+use dps_device_client::{DeviceAuth, ErrorKind, RegisterOptions};
 use dps_e2e::{TestEmulator, rt};
 use dps_protocol::auth::Secret;
+use dps_protocol::codes;
 use dps_protocol::models::{
     AllocationPolicy, CustomAllocationDefinition, RegistrationStatus, Substatus,
 };
@@ -73,7 +74,9 @@ fn the_webhook_chooses_the_hub_and_the_returned_payload() {
         );
         let payload = json!({"model": "thermostat", "firmware": 3});
         let r = device
-            .register(Some(payload.clone()))
+            .register(Some(
+                RegisterOptions::default().with_payload(payload.clone()),
+            ))
             .await
             .expect("assigned");
         assert_eq!(r.assigned_hub.as_deref(), Some(HUB_B));
@@ -88,7 +91,7 @@ fn the_webhook_chooses_the_hub_and_the_returned_payload() {
         let returned = json!({"chosenBy": "test-webhook", "echo": payload});
         assert_eq!(r.payload.as_ref(), Some(&returned));
         let state = service
-            .get_registration_state("custom-device")
+            .get_registration_state("custom-device", None)
             .await
             .expect("state");
         assert_eq!(
@@ -108,7 +111,9 @@ fn the_webhook_chooses_the_hub_and_the_returned_payload() {
 
         // On re-registration the webhook learns the current assignment; moving hubs migrates.
         let r = device
-            .register(Some(json!({"wantHub": HUB_A})))
+            .register(Some(
+                RegisterOptions::default().with_payload(json!({"wantHub": HUB_A})),
+            ))
             .await
             .expect("moved");
         assert_eq!(
@@ -123,25 +128,31 @@ fn the_webhook_chooses_the_hub_and_the_returned_payload() {
 
         // A hub outside the linked list fails the registration with the webhook named.
         let e = device
-            .register(Some(json!({"wantHub": "rogue.azure-devices.net"})))
+            .register(Some(
+                RegisterOptions::default()
+                    .with_payload(json!({"wantHub": "rogue.azure-devices.net"})),
+            ))
             .await
             .expect_err("failed");
         assert_refused(
             &e,
             ErrorKind::Failed,
-            400_004,
+            codes::BAD_REQUEST,
             &[
                 "custom allocation webhook http://127.0.0.1:",
                 "\"rogue.azure-devices.net\", which is not one of the linked hubs",
             ],
         );
         let state = service
-            .get_registration_state("custom-device")
+            .get_registration_state("custom-device", None)
             .await
             .expect("state");
         assert_eq!(
             (state.status, state.error_code),
-            (RegistrationStatus::Failed, Some(400_004))
+            (
+                RegistrationStatus::Failed,
+                Some(i64::from(codes::BAD_REQUEST))
+            )
         );
     });
 }

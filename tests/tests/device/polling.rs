@@ -16,7 +16,12 @@ fn the_device_polls_through_assigning() {
     let device = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         t.client()
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group(
+                "group-int",
+                chain.intermediate_pem().as_bytes(),
+                None,
+                None,
+            )
             .await
             .expect("group");
         let r = t

@@ -29,7 +29,7 @@ async fn enroll(
 
 /// Points the enrollment at `hub` (read, modify, conditional write).
 async fn move_to(service: &ProvisioningServiceClient, id: &str, hub: &str) {
-    let mut e = service.get_enrollment(id).await.expect("enrollment");
+    let mut e = service.get_enrollment(id, None).await.expect("enrollment");
     e.iot_hubs = Some(vec![hub.to_owned()]);
     e.registration_state = None;
     service.update_enrollment(&e, None).await.expect("updated");
@@ -63,7 +63,7 @@ fn the_default_policy_migrates_data_and_knows_the_initial_hub() {
             "same hub"
         );
         let before = service
-            .get_registration_state("roamer")
+            .get_registration_state("roamer", None)
             .await
             .expect("state");
 
@@ -73,14 +73,17 @@ fn the_default_policy_migrates_data_and_knows_the_initial_hub() {
             at(HUB_B, Substatus::DeviceDataMigrated)
         );
         let after = service
-            .get_registration_state("roamer")
+            .get_registration_state("roamer", None)
             .await
             .expect("state");
         assert_eq!(after.assigned_hub.as_deref(), Some(HUB_B));
         assert_eq!(after.substatus, Some(Substatus::DeviceDataMigrated));
         assert_eq!(after.created_date_time_utc, before.created_date_time_utc);
         assert_ne!(after.etag, before.etag);
-        let enrollment = service.get_enrollment("roamer").await.expect("enrollment");
+        let enrollment = service
+            .get_enrollment("roamer", None)
+            .await
+            .expect("enrollment");
         let shown = enrollment.registration_state.expect("registrationState");
         assert_eq!(shown.assigned_hub.as_deref(), Some(HUB_B));
 
@@ -112,7 +115,7 @@ fn migrate_device_data_false_resets_the_device_data() {
             at(HUB_B, Substatus::DeviceDataReset)
         );
         let state = service
-            .get_registration_state("resetter")
+            .get_registration_state("resetter", None)
             .await
             .expect("state");
         assert_eq!(state.substatus, Some(Substatus::DeviceDataReset));
@@ -139,7 +142,7 @@ fn update_hub_assignment_false_keeps_the_first_hub() {
             at(HUB_A, Substatus::InitialAssignment)
         );
         let state = service
-            .get_registration_state("stayer")
+            .get_registration_state("stayer", None)
             .await
             .expect("state");
         assert_eq!(state.assigned_hub.as_deref(), Some(HUB_A));

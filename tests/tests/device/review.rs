@@ -5,6 +5,7 @@ use super::common::{assert_refused, with_verified_root};
 use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile, Signer};
 use dps_device_client::{DeviceAuth, ErrorKind};
 use dps_e2e::{TestChain, TestEmulator, rt};
+use dps_protocol::codes;
 use std::sync::Arc;
 
 #[test]
@@ -15,11 +16,11 @@ fn the_group_follows_the_signature_path_not_the_order_sent() {
     let device = chain.device("ordered", Signer::Intermediate);
     rt().block_on(async {
         service
-            .create_x509_enrollment_group("g-root", chain.root_pem().as_bytes(), None)
+            .create_x509_enrollment_group("g-root", chain.root_pem().as_bytes(), None, None)
             .await
             .expect("root group");
         service
-            .create_x509_enrollment_group("g-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group("g-int", chain.intermediate_pem().as_bytes(), None, None)
             .await
             .expect("intermediate group");
         // Leaf, then root, then intermediate: the intermediate is still the leaf's issuer.
@@ -71,7 +72,7 @@ fn an_expired_verified_root_does_not_admit_devices() {
     });
     rt().block_on(async {
         t.client()
-            .create_x509_enrollment_group("g-int", intermediate.cert_pem().as_bytes(), None)
+            .create_x509_enrollment_group("g-int", intermediate.cert_pem().as_bytes(), None, None)
             .await
             .expect("group");
         // Ten days on, the root has expired; the intermediate and the leaf have not.
@@ -85,7 +86,12 @@ fn an_expired_verified_root_does_not_admit_devices() {
             .register(None)
             .await
             .expect_err("the only verified CA has expired");
-        assert_refused(&e, ErrorKind::Unauthorized, 401_002, &["verified CA"]);
+        assert_refused(
+            &e,
+            ErrorKind::Unauthorized,
+            codes::UNAUTHORIZED,
+            &["verified CA"],
+        );
     });
 }
 
@@ -96,11 +102,11 @@ fn verify_needs_the_exact_etag_of_the_verification_code() {
     let ca = t.certificate_client();
     rt().block_on(async {
         let uploaded = ca
-            .create_or_update("root", chain.root_pem().as_bytes(), None, None)
+            .create_or_update("root", chain.root_pem().as_bytes(), None)
             .await
             .expect("upload");
         let code = ca
-            .generate_verification_code("root", uploaded.etag.as_deref().expect("etag"))
+            .generate_verification_code("root", uploaded.etag.as_deref().expect("etag"), None)
             .await
             .expect("code");
         let code_text = code
@@ -110,7 +116,7 @@ fn verify_needs_the_exact_etag_of_the_verification_code() {
             .expect("code text");
         let proof = chain.verification_pem(&code_text, Signer::Root);
         let e = ca
-            .verify("root", "*", proof.as_bytes())
+            .verify("root", "*", proof.as_bytes(), None)
             .await
             .expect_err("wildcard refused");
         assert_eq!(e.status(), Some(412), "{e}");
@@ -119,6 +125,7 @@ fn verify_needs_the_exact_etag_of_the_verification_code() {
                 "root",
                 code.etag.as_deref().expect("etag"),
                 proof.as_bytes(),
+                None,
             )
             .await
             .expect("exact etag verifies");

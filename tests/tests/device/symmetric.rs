@@ -8,6 +8,7 @@ use base64::Engine;
 use dps_device_client::{DeviceAuth, ErrorKind};
 use dps_e2e::{TestEmulator, rt};
 use dps_protocol::auth::Secret;
+use dps_protocol::codes;
 use dps_protocol::models::{RegistrationStatus, Substatus};
 
 fn key(k: &str) -> DeviceAuth {
@@ -67,7 +68,7 @@ fn an_individual_enrollment_registers_with_either_key() {
         assert_eq!(r2.device_id.as_deref(), Some("sym-device-id"));
         assert_ne!(r2.etag, r.etag, "a new registration state");
         let state = service
-            .get_registration_state("sym-device")
+            .get_registration_state("sym-device", None)
             .await
             .expect("state");
         assert_eq!(
@@ -87,22 +88,27 @@ fn an_individual_enrollment_registers_with_either_key() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &["the SharedAccessSignature does not match the enrollment \"sym-device\""],
         );
         // The registration status lookup needs the same proof.
         let status = t
             .device("sym-device", key(&primary))
-            .registration_status()
+            .registration_status(None)
             .await
             .expect("status");
         assert_eq!(status.assigned_hub.as_deref(), Some(DEFAULT_HUB));
         let e = t
             .device("sym-device", key(WRONG_KEY))
-            .registration_status()
+            .registration_status(None)
             .await
             .expect_err("wrong key");
-        assert_refused(&e, ErrorKind::Unauthorized, 401_002, &["does not match"]);
+        assert_refused(
+            &e,
+            ErrorKind::Unauthorized,
+            codes::UNAUTHORIZED,
+            &["does not match"],
+        );
     });
 }
 
@@ -166,7 +172,7 @@ fn a_group_accepts_keys_derived_from_its_key() {
             assert_refused(
                 &e,
                 ErrorKind::Unauthorized,
-                401_002,
+                codes::UNAUTHORIZED,
                 &["\"sym-dev-2\"", refusal],
             );
         }
@@ -178,7 +184,7 @@ fn a_group_accepts_keys_derived_from_its_key() {
             .register(None)
             .await
             .expect_err("wrong group key");
-        assert_refused(&e, ErrorKind::Unauthorized, 401_002, &[refusal]);
+        assert_refused(&e, ErrorKind::Unauthorized, codes::UNAUTHORIZED, &[refusal]);
         assert_eq!(registrations_of(&service, "sym-group").await.len(), 2);
     });
 }
@@ -195,7 +201,7 @@ fn a_symmetric_key_device_without_any_enrollment_is_told_so() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &["no individual enrollment \"nobody\" and no symmetric-key enrollment group exist"],
         );
     });

@@ -5,19 +5,25 @@ use super::common::{DEFAULT_HUB, assert_refused, cn, registrations_of, with_veri
 use dps_certgen::{INTERMEDIATE_CN, ROOT_CN, Signer};
 use dps_device_client::ErrorKind;
 use dps_e2e::{TestChain, der_of, rt};
+use dps_protocol::codes;
 use dps_protocol::models::{
     EnrollmentGroup, IndividualEnrollment, ProvisioningStatus, RegistrationStatus, Substatus,
 };
 
 #[test]
-fn a_group_on_the_intermediate_assigns_devices_with_or_without_the_chain() {
+fn a_group_on_the_intermediate_assigns_devices_that_send_it() {
     let chain = TestChain::new();
     let t = with_verified_root(&chain);
     let service = t.client();
     let device = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         service
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group(
+                "group-int",
+                chain.intermediate_pem().as_bytes(),
+                None,
+                None,
+            )
             .await
             .expect("group");
         let r = t
@@ -44,7 +50,7 @@ fn a_group_on_the_intermediate_assigns_devices_with_or_without_the_chain() {
         assert_eq!(signer.subject_name, cn(INTERMEDIATE_CN));
 
         let state = service
-            .get_registration_state("device-1")
+            .get_registration_state("device-1", None)
             .await
             .expect("state");
         assert_eq!(state.status, RegistrationStatus::Assigned);
@@ -53,13 +59,27 @@ fn a_group_on_the_intermediate_assigns_devices_with_or_without_the_chain() {
         assert_eq!(state.substatus, Some(Substatus::InitialAssignment));
         assert_eq!(state.etag, r.etag);
 
-        // The intermediate is the group's own certificate: the leaf alone links to it.
+        // The group holds the intermediate, but only the root is verified: the device must
+        // send the intermediate itself; the group's copy never completes its chain (the
+        // service's rule, and the most common real failure).
         let bare = chain.device("device-2", Signer::Intermediate);
-        let r2 = t
+        let e = t
             .device("device-2", bare.leaf_only())
             .register(None)
             .await
-            .expect("leaf only");
+            .expect_err("leaf only is refused");
+        let missing = format!("without its issuer CN={INTERMEDIATE_CN}");
+        assert_refused(
+            &e,
+            ErrorKind::Unauthorized,
+            codes::UNAUTHORIZED,
+            &[&missing, "does not complete the device's chain"],
+        );
+        let r2 = t
+            .device("device-2", bare.full_chain())
+            .register(None)
+            .await
+            .expect("with its intermediate");
         assert_eq!(
             r2.x509.and_then(|x| x.enrollment_group_id).as_deref(),
             Some("group-int")
@@ -84,7 +104,7 @@ fn a_group_on_the_root_assigns_devices_that_send_their_intermediate() {
     let from_root = chain.device("device-2", Signer::Root);
     rt().block_on(async {
         service
-            .create_x509_enrollment_group("group-root", chain.root_pem().as_bytes(), None)
+            .create_x509_enrollment_group("group-root", chain.root_pem().as_bytes(), None, None)
             .await
             .expect("group");
         for (id, auth) in [
@@ -117,7 +137,7 @@ fn the_group_nearest_the_leaf_wins() {
             ("group-int", chain.intermediate_pem()),
         ] {
             service
-                .create_x509_enrollment_group(id, pem.as_bytes(), None)
+                .create_x509_enrollment_group(id, pem.as_bytes(), None, None)
                 .await
                 .expect("group");
         }
@@ -143,7 +163,12 @@ fn an_individual_enrollment_overrides_the_group() {
     let impostor = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         service
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group(
+                "group-int",
+                chain.intermediate_pem().as_bytes(),
+                None,
+                None,
+            )
             .await
             .expect("group");
         let mut e = IndividualEnrollment::x509_client("device-1", device.leaf_pem.clone());
@@ -165,7 +190,7 @@ fn an_individual_enrollment_overrides_the_group() {
         assert_eq!(x509.signing_certificate_info, None);
         assert_eq!(x509.certificate_info.subject_name, cn("device-1"));
         let state = service
-            .get_registration_state("device-1")
+            .get_registration_state("device-1", None)
             .await
             .expect("state");
         assert_eq!(state.device_id.as_deref(), Some("custom-device-id"));
@@ -180,7 +205,7 @@ fn an_individual_enrollment_overrides_the_group() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &["is not the certificate of the individual enrollment \"device-1\""],
         );
 
@@ -224,11 +249,11 @@ fn a_disabled_group_refuses_its_devices() {
         assert_refused(
             &e,
             ErrorKind::Disabled,
-            401_002,
+            codes::UNAUTHORIZED,
             &["the enrollment group \"group-off\" is disabled"],
         );
         let state = service
-            .get_registration_state("device-1")
+            .get_registration_state("device-1", None)
             .await
             .expect("state");
         assert_eq!(

@@ -1,10 +1,11 @@
 //! X.509 refusals: each gets 401002 (or 400004) and a message naming the failing link.
 
 use super::common::{DEFAULT_HUB, assert_refused, with_verified_root};
-use dps_certgen::{INTERMEDIATE_CN, Signer};
+use dps_certgen::{INTERMEDIATE_CN, ROOT_CN, Signer};
 use dps_device_client::ErrorKind;
 use dps_e2e::{TestChain, TestEmulator, rt, send};
 use dps_emulator::clock::ManualClock;
+use dps_protocol::codes;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ fn a_leaf_without_its_intermediate_does_not_reach_a_group_on_the_root() {
     let device = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         t.client()
-            .create_x509_enrollment_group("group-root", chain.root_pem().as_bytes(), None)
+            .create_x509_enrollment_group("group-root", chain.root_pem().as_bytes(), None, None)
             .await
             .expect("group");
         let e = t
@@ -34,7 +35,7 @@ fn a_leaf_without_its_intermediate_does_not_reach_a_group_on_the_root() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &[&chain_named, "send every intermediate"],
         );
         assert_eq!(e.status(), Some(401));
@@ -58,7 +59,12 @@ fn clocked(chain: &TestChain, clock: &ManualClock) -> TestEmulator {
     });
     rt().block_on(async {
         t.client()
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group(
+                "group-int",
+                chain.intermediate_pem().as_bytes(),
+                None,
+                None,
+            )
             .await
             .expect("group");
     });
@@ -89,7 +95,7 @@ fn expired_certificates_are_refused_and_named() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &["the device certificate CN=short-lived expired on"],
         );
         t.device("long-lived", long.full_chain())
@@ -107,17 +113,24 @@ fn expired_certificates_are_refused_and_named() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &["the intermediate certificate", &expired_ca],
         );
-        // Sent or not, the expired group certificate is named.
+        // Without the intermediate, the chain can only lead to the verified root through the
+        // group's copy of the intermediate, which never completes a device's chain; the root
+        // has expired too by now, and the refusal names it.
         let e = t
             .device("long-lived", long.leaf_only())
             .register(None)
             .await
             .expect_err("expired");
-        let group_cert = format!("the enrolled group certificate {expired_ca}");
-        assert_refused(&e, ErrorKind::Unauthorized, 401_002, &[&group_cert]);
+        let verified_root = format!("the verified CA certificate CN={ROOT_CN} expired on");
+        assert_refused(
+            &e,
+            ErrorKind::Unauthorized,
+            codes::UNAUTHORIZED,
+            &[&verified_root],
+        );
     });
 }
 
@@ -136,7 +149,7 @@ fn a_leaf_not_yet_valid_is_refused() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &["the device certificate CN=device-1 is not valid before"],
         );
     });
@@ -149,7 +162,12 @@ fn a_common_name_with_invalid_characters_cannot_register() {
     let device = chain.device_unchecked("bad device", Signer::Intermediate);
     rt().block_on(async {
         t.client()
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group(
+                "group-int",
+                chain.intermediate_pem().as_bytes(),
+                None,
+                None,
+            )
             .await
             .expect("group");
         // The device client refuses the id before sending anything.
@@ -171,7 +189,7 @@ fn a_common_name_with_invalid_characters_cannot_register() {
         )
         .await;
         assert_eq!(r.status, 400, "{}", r.text());
-        assert_eq!(r.json()["errorCode"], 400_004);
+        assert_eq!(r.json()["errorCode"], u32::from(codes::INVALID_ID));
         let message = r.json()["message"].as_str().unwrap_or_default().to_owned();
         assert!(message.contains("\"bad device\" contains ' '"), "{message}");
         // And a valid path id is not its CN.
@@ -183,7 +201,7 @@ fn a_common_name_with_invalid_characters_cannot_register() {
         .await;
         assert_eq!(
             (r.status, &r.json()["errorCode"]),
-            (401, &json!(401_002)),
+            (401, &json!(codes::UNAUTHORIZED)),
             "{}",
             r.text()
         );
@@ -201,11 +219,20 @@ fn an_unverified_ca_is_refused_until_proof_of_possession() {
     let device = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         let root = chain.root_pem();
-        cas.create_or_update("root", root.as_bytes(), Some(false), None)
-            .await
-            .expect("uploaded");
+        cas.create_or_update(
+            "root",
+            root.as_bytes(),
+            Some(dps_service_client::CertificateUploadOptions::default().with_is_verified(false)),
+        )
+        .await
+        .expect("uploaded");
         service
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group(
+                "group-int",
+                chain.intermediate_pem().as_bytes(),
+                None,
+                None,
+            )
             .await
             .expect("group");
         let client = t.device("device-1", device.full_chain());
@@ -216,26 +243,37 @@ fn an_unverified_ca_is_refused_until_proof_of_possession() {
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &[&group_cert, "no verified CA exists"],
         );
 
         // A verified CA of another chain does not help.
         let other_root = other.root_pem();
-        cas.create_or_update("other-root", other_root.as_bytes(), Some(true), None)
-            .await
-            .expect("other");
+        cas.create_or_update(
+            "other-root",
+            other_root.as_bytes(),
+            Some(dps_service_client::CertificateUploadOptions::default().with_is_verified(true)),
+        )
+        .await
+        .expect("other");
         let e = client.register(None).await.expect_err("wrong verified CA");
         assert_refused(
             &e,
             ErrorKind::Unauthorized,
-            401_002,
+            codes::UNAUTHORIZED,
             &[&group_cert, "does not chain to one"],
         );
 
-        cas.prove_possession("root", root.as_bytes(), |code| {
-            Ok(chain.verification_pem(code, Signer::Root).into_bytes())
-        })
+        cas.prove_possession(
+            "root",
+            root.as_bytes(),
+            |code| {
+                Ok::<_, std::convert::Infallible>(
+                    chain.verification_pem(code, Signer::Root).into_bytes(),
+                )
+            },
+            None,
+        )
         .await
         .expect("verified");
         let r = client
@@ -253,11 +291,11 @@ fn the_registration_id_must_be_the_leaf_common_name() {
     let device = chain.device("device-1", Signer::Intermediate);
     rt().block_on(async {
         t.client()
-            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None)
+            .create_x509_enrollment_group("group-int", chain.intermediate_pem().as_bytes(), None, None)
             .await
             .expect("group");
         let e = t.device("other-device", device.full_chain()).register(None).await.expect_err("refused");
-        assert_refused(&e, ErrorKind::Unauthorized, 401_002, &[
+        assert_refused(&e, ErrorKind::Unauthorized, codes::UNAUTHORIZED, &[
             "the registration id in the path (\"other-device\") is not the device certificate's common name (\"device-1\")",
         ]);
     });
@@ -271,7 +309,7 @@ fn a_device_without_certificate_or_signature_is_refused_at_the_tls_layer() {
         let body = json!({"registrationId": "device-1"});
         let r = send(http.put(t.device_url("device-1", "/register")).json(&body)).await;
         assert_eq!(r.status, 401, "{}", r.text());
-        assert_eq!(r.json()["errorCode"], 401_002);
+        assert_eq!(r.json()["errorCode"], codes::UNAUTHORIZED);
         let message = r.json()["message"].as_str().unwrap_or_default().to_owned();
         assert!(
             message.contains("\"device-1\" presented no client certificate"),
@@ -281,7 +319,7 @@ fn a_device_without_certificate_or_signature_is_refused_at_the_tls_layer() {
         let r = send(http.get(t.device_url("device-1", "/operations/some-op"))).await;
         assert_eq!(
             (r.status, &r.json()["errorCode"]),
-            (401, &json!(401_002)),
+            (401, &json!(codes::UNAUTHORIZED)),
             "{}",
             r.text()
         );

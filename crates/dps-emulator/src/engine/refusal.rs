@@ -1,0 +1,101 @@
+//! [`Refusal`]: why the engine did not authenticate a device, typed, and how every transport
+//! renders it (DPS answers 401002 for every authentication failure, 404001 for an unknown ID
+//! scope, 400004 for a malformed registration id).
+
+use crate::error::{ApiError, codes};
+use dps_chain::ChainError;
+use dps_protocol::auth::SasError;
+
+/// Why a device was not authenticated.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum Refusal {
+    /// The ID scope is not this emulator's.
+    #[error("unknown ID scope {scope:?}; this emulator serves {served:?}")]
+    UnknownScope {
+        /// What the device sent.
+        scope: String,
+        /// The emulator's.
+        served: String,
+    },
+    /// The registration id breaks the id rule.
+    #[error("{0}")]
+    InvalidId(String),
+    /// Neither a certificate nor a SAS token.
+    #[error(
+        "{registration_id:?} presented no client certificate and no SharedAccessSignature; an X.509 device must \
+         send its certificate chain in the TLS handshake"
+    )]
+    NoCredential {
+        /// The registration id.
+        registration_id: String,
+    },
+    /// The X.509 chain rule refused the device.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The SAS token is malformed.
+    #[error("invalid SharedAccessSignature: {0}")]
+    SasMalformed(#[source] SasError),
+    /// The SAS token is not signed for the `registration` policy.
+    #[error("a device SharedAccessSignature must have skn=registration")]
+    SasPolicy,
+    /// The individual enrollment uses another attestation than the device.
+    #[error(
+        "the individual enrollment {registration_id:?} uses {enrolled} attestation, not {presented}"
+    )]
+    AttestationMismatch {
+        /// The registration id.
+        registration_id: String,
+        /// The enrollment's attestation type.
+        enrolled: String,
+        /// What the device presented.
+        presented: &'static str,
+    },
+    /// The SAS does not verify with the individual enrollment's keys.
+    #[error(
+        "the SharedAccessSignature does not match the enrollment {registration_id:?}: {source}"
+    )]
+    SasIndividual {
+        /// The registration id.
+        registration_id: String,
+        /// Why.
+        #[source]
+        source: SasError,
+    },
+    /// The SAS matches no symmetric-key group's derived key.
+    #[error(
+        "the SharedAccessSignature of {registration_id:?} matches no individual enrollment and no symmetric-key \
+         group's derived key ({source})"
+    )]
+    SasGroups {
+        /// The registration id.
+        registration_id: String,
+        /// The last verification failure.
+        #[source]
+        source: SasError,
+    },
+    /// No enrollment could hold a symmetric-key device.
+    #[error(
+        "no individual enrollment {registration_id:?} and no symmetric-key enrollment group exist"
+    )]
+    NoSymmetricEnrollment {
+        /// The registration id.
+        registration_id: String,
+    },
+}
+
+impl Refusal {
+    /// The DPS error code of this refusal.
+    pub(crate) fn code(&self) -> dps_protocol::codes::ErrorCode {
+        match self {
+            Refusal::UnknownScope { .. } => codes::NOT_FOUND,
+            Refusal::InvalidId(_) => codes::INVALID_ID,
+            _ => codes::UNAUTHORIZED,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(r.code(), r.to_string())
+    }
+}
