@@ -3,12 +3,13 @@
 
 use crate::Hint;
 use crate::context::{self, GlobalArgs};
-use crate::doctor::cert::{Cert, read_all, read_key};
+use crate::doctor::cert::{read_all, read_key};
 use crate::output::OutputFormat;
 use anyhow::Context;
+use dps_chain::Cert;
 use dps_device_client::{
     DeviceAuth, DeviceClientOptions, DeviceRegistrationResult, ErrorKind, GLOBAL_ENDPOINT,
-    ProvisioningDeviceClient,
+    ProvisioningDeviceClient, RegisterOptions, codes,
 };
 use dps_protocol::auth::Secret;
 use std::path::{Path, PathBuf};
@@ -127,7 +128,8 @@ pub fn register(
     let (auth, registration_id) = attestation(args)?;
     let client =
         ProvisioningDeviceClient::new(&endpoint, &id_scope, &registration_id, auth, Some(options))?;
-    let outcome = crate::runtime()?.block_on(client.register(payload));
+    let outcome = crate::runtime()?
+        .block_on(client.register(payload.map(|p| RegisterOptions::default().with_payload(p))));
     outcome.map_err(|e| refusal(&e, args, global, &registration_id, &endpoint))
 }
 
@@ -162,18 +164,18 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
     })?;
     let key = read_key(key_path, args.key_password.as_deref())
         .context("loading --key (an encrypted key needs --key-password)")?;
-    if key.public_key != leaf.public_key {
+    if key.public_key != leaf.public_key() {
         return Err(Hint::error(
             format!(
                 "the key {} does not belong to the certificate {} ({})",
                 key_path.display(),
                 cert_path.display(),
-                leaf.subject
+                leaf.subject()
             ),
             "pass the key that was generated with this certificate (certGen layout: private/<name>.key.pem)",
         ));
     }
-    let registration_id = match (&args.registration_id, &leaf.common_name) {
+    let registration_id = match (&args.registration_id, leaf.common_name()) {
         (Some(id), Some(cn)) => {
             if !id.eq_ignore_ascii_case(cn) {
                 eprintln!(
@@ -184,10 +186,10 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
             id.clone()
         }
         (Some(id), None) => id.clone(),
-        (None, Some(cn)) => cn.clone(),
+        (None, Some(cn)) => cn.to_owned(),
         (None, None) => anyhow::bail!(
             "the device certificate ({}) has no common name; pass --registration-id",
-            leaf.subject
+            leaf.subject()
         ),
     };
     let pem: String = chain.iter().map(|c| dps_certgen::pem_cert(c)).collect();
@@ -211,18 +213,18 @@ fn refusal(
         (None, None) => e.to_string(),
     };
     let x509 = args.cert.is_some();
-    let hint = match (e.kind(), e.error_code()) {
-        (_, Some(401_002)) | (ErrorKind::Unauthorized, _) if x509 => Some(format!(
+    let hint = match (e.kind(), e.code()) {
+        (_, Some(codes::UNAUTHORIZED)) | (ErrorKind::Unauthorized, _) if x509 => Some(format!(
             "the service refused the certificate chain; `{}` explains why before the device ships",
             doctor_command(args, global)
         )),
-        (_, Some(401_002)) | (ErrorKind::Unauthorized, _) => Some(
+        (_, Some(codes::UNAUTHORIZED)) | (ErrorKind::Unauthorized, _) => Some(
             "check the key: --symmetric-key takes the individual enrollment's primary or secondary \
              key, --group-key the enrollment group's key (the device key is derived from it and \
              the registration id)"
                 .to_owned(),
         ),
-        (_, Some(404_201 | 404_204)) => Some(format!(
+        (_, Some(codes::ENROLLMENT_NOT_FOUND | codes::GROUP_NOT_FOUND)) => Some(format!(
             "no enrollment matches {registration_id:?}: create one (dps-cli enrollment create or \
              dps-cli enrollment-group create)"
         )),

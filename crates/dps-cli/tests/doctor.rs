@@ -61,6 +61,16 @@ fn doctor() -> assert_cmd::Command {
     cmd
 }
 
+/// `doctor --cert CERT --group-cert GROUP [--verified-ca CA]`.
+fn doctor_group(cert: &Path, group: &Path, verified: Option<&Path>) -> assert_cmd::Command {
+    let mut cmd = doctor();
+    cmd.arg("--cert").arg(cert).arg("--group-cert").arg(group);
+    if let Some(ca) = verified {
+        cmd.arg("--verified-ca").arg(ca);
+    }
+    cmd
+}
+
 /// Runs the doctor with `--output json` and returns its exit code and checklist.
 fn doctor_json(args: &[&std::ffi::OsStr]) -> (i32, Vec<Value>) {
     let out = doctor()
@@ -143,7 +153,7 @@ fn all_green_for_a_good_device() {
         .success()
         .stdout(predicate::str::contains("[ok]   enrollment"))
         .stdout(predicate::str::contains("[ok]   verified-ca"))
-        .stdout(predicate::str::contains("[ok]   path"))
+        .stdout(predicate::str::contains("[ok]   chain "))
         .stdout(predicate::str::contains("[FAIL]").not())
         .stdout(predicate::str::contains("[warn]").not());
 
@@ -171,10 +181,9 @@ fn all_green_for_a_good_device() {
         "key",
         "validity",
         "chain-order",
-        "chain-complete",
         "enrollment",
+        "chain",
         "verified-ca",
-        "path",
     ] {
         assert!(!statuses(&list, name).is_empty(), "no {name} check");
     }
@@ -184,35 +193,39 @@ fn all_green_for_a_good_device() {
 fn predicts_a_missing_intermediate() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let c = chain(tmp.path(), &["dev1"]);
-    // Group on the root; the device sends its leaf alone.
+    // Group on the root; the device sends its leaf alone: no group is on its chain.
     let full_chain = c.full_chain_path("dev1");
-    doctor()
-        .arg("--cert")
-        .arg(c.cert_path("dev1"))
-        .arg("--group-cert")
-        .arg(root(&c))
-        .arg("--verified-ca")
-        .arg(root(&c))
+    let send = format!(
+        "fix: send CN=Azure IoT Hub Intermediate Cert Test Only with the device certificate, leaf \
+         first: use {}",
+        full_chain.display()
+    );
+    doctor_group(&c.cert_path("dev1"), &root(&c), Some(&root(&c)))
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("[FAIL] chain-complete"))
+        .stdout(predicate::str::contains("[FAIL] enrollment"))
         .stdout(predicate::str::contains(
-            "Intermediate Cert Test Only, which the device does not send",
+            "the last one was issued by CN=Azure IoT Hub Intermediate Cert Test Only, which the \
+             device did not send",
         ))
-        .stdout(predicate::str::contains(format!(
-            "fix: send the intermediate (CN=Azure IoT Hub Intermediate Cert Test Only) with the \
-             device certificate, leaf first: use {}",
-            full_chain.display()
-        )))
+        .stdout(predicate::str::contains(send.as_str()))
         .stderr(predicate::str::contains("checks failed"));
+    // Group on the intermediate, only the root verified: the group's copy of the intermediate
+    // does not complete the device's chain (the old doctor wrongly said ok here).
+    doctor_group(&c.cert_path("dev1"), &intermediate(&c), Some(&root(&c)))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "[FAIL] chain            the device sent CN=dev1 without its issuer CN=Azure IoT Hub \
+             Intermediate Cert Test Only",
+        ))
+        .stdout(predicate::str::contains(send.as_str()))
+        .stdout(predicate::str::contains(format!(
+            "add --chain {}",
+            intermediate(&c).display()
+        )));
     // With the full chain the same group is fine.
-    doctor()
-        .arg("--cert")
-        .arg(&full_chain)
-        .arg("--group-cert")
-        .arg(root(&c))
-        .arg("--verified-ca")
-        .arg(root(&c))
+    doctor_group(&full_chain, &root(&c), Some(&root(&c)))
         .assert()
         .success();
 }
@@ -221,20 +234,18 @@ fn predicts_a_missing_intermediate() {
 fn warns_when_a_certificate_expires_soon() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let c = chain_with_days(tmp.path(), 3, &["dev1"]);
-    doctor()
-        .arg("--cert")
-        .arg(c.full_chain_path("dev1"))
-        .arg("--group-cert")
-        .arg(intermediate(&c))
-        .arg("--verified-ca")
-        .arg(root(&c))
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("[warn] validity"))
-        .stdout(predicate::str::contains(
-            "the device certificate CN=dev1 expires on",
-        ))
-        .stdout(predicate::str::contains("fix: renew it before then"));
+    doctor_group(
+        &c.full_chain_path("dev1"),
+        &intermediate(&c),
+        Some(&root(&c)),
+    )
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("[warn] validity"))
+    .stdout(predicate::str::contains(
+        "the device certificate CN=dev1 expires on",
+    ))
+    .stdout(predicate::str::contains("fix: renew it before then"));
 }
 
 #[test]
@@ -244,11 +255,7 @@ fn predicts_expired_and_not_yet_valid_certificates() {
     let now = time::OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
     let (expired, _) = custom_leaf(&c, "old-device", now - day * 10, now - day);
-    doctor()
-        .arg("--cert")
-        .arg(&expired)
-        .arg("--group-cert")
-        .arg(intermediate(&c))
+    doctor_group(&expired, &intermediate(&c), None)
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
@@ -289,11 +296,7 @@ fn predicts_a_bad_common_name_and_a_wrong_registration_id() {
         .expect("leaf");
     let path = tmp.path().join("bad-cn.pem");
     std::fs::write(&path, leaf.cert_pem()).expect("write");
-    doctor()
-        .arg("--cert")
-        .arg(&path)
-        .arg("--group-cert")
-        .arg(intermediate(&c))
+    doctor_group(&path, &intermediate(&c), None)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[FAIL] common-name"))
@@ -318,19 +321,17 @@ fn predicts_a_group_certificate_off_the_chain() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let c = chain(&tmp.path().join("a"), &["dev1"]);
     let other = chain(&tmp.path().join("b"), &[]);
-    doctor()
-        .arg("--cert")
-        .arg(c.full_chain_path("dev1"))
-        .arg("--group-cert")
-        .arg(intermediate(&other))
-        .arg("--verified-ca")
-        .arg(root(&other))
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("[ok]   chain-complete"))
-        .stdout(predicate::str::contains(
-            "[FAIL] enrollment       no enrollment group's certificate is on the chain",
-        ));
+    doctor_group(
+        &c.full_chain_path("dev1"),
+        &intermediate(&other),
+        Some(&root(&other)),
+    )
+    .assert()
+    .code(1)
+    .stdout(predicate::str::contains(
+        "[FAIL] enrollment       no individual enrollment \"dev1\" and no enrollment group \
+             whose certificate is on the device's chain",
+    ));
 }
 
 #[test]
@@ -338,13 +339,7 @@ fn predicts_an_unverified_ca() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let c = chain(&tmp.path().join("a"), &["dev1"]);
     let other = chain(&tmp.path().join("b"), &[]);
-    doctor()
-        .arg("--cert")
-        .arg(c.full_chain_path("dev1"))
-        .arg("--group-cert")
-        .arg(intermediate(&c))
-        .arg("--verified-ca")
-        .arg(root(&other))
+    doctor_group(&c.full_chain_path("dev1"), &intermediate(&c), Some(&root(&other)))
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[ok]   enrollment"))
@@ -353,11 +348,7 @@ fn predicts_an_unverified_ca() {
         ))
         .stdout(predicate::str::contains("dps-cli certificate prove"));
     // Without any information about verified CAs it is a warning, not a guess.
-    doctor()
-        .arg("--cert")
-        .arg(c.full_chain_path("dev1"))
-        .arg("--group-cert")
-        .arg(intermediate(&c))
+    doctor_group(&c.full_chain_path("dev1"), &intermediate(&c), None)
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -477,7 +468,7 @@ fn reads_the_group_and_the_verified_cas_from_the_emulator() {
     assert_eq!(statuses(&list, "enrollment"), ["ok"]);
     assert_eq!(statuses(&list, "group-status"), ["ok"]);
     assert_eq!(statuses(&list, "verified-ca"), ["ok"]);
-    assert_eq!(statuses(&list, "path"), ["ok"]);
+    assert_eq!(statuses(&list, "chain"), ["ok"]);
     let enrollment = list
         .iter()
         .find(|c| c["check"] == "enrollment")
@@ -534,9 +525,7 @@ fn the_doctor_and_the_emulator_agree_on_an_unverified_ca() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[FAIL] verified-ca"))
-        .stdout(predicate::str::contains(
-            "no verified CA certificate exists",
-        ));
+        .stdout(predicate::str::contains("no verified CA exists"));
     cargo_bin_cmd!("dps-cli")
         .env_remove("DPS_CA_FILE")
         .args(["device", "register", "--emulator"])
@@ -577,13 +566,7 @@ fn the_der_of_a_group_certificate_works_too() {
     let cer = tmp.path().join("intermediate.cer");
     std::fs::write(&cer, der.as_ref()).expect("write");
     assert!(pem_cert(&der).starts_with("-----BEGIN CERTIFICATE-----"));
-    doctor()
-        .arg("--cert")
-        .arg(c.full_chain_path("dev1"))
-        .arg("--group-cert")
-        .arg(&cer)
-        .arg("--verified-ca")
-        .arg(root(&c))
+    doctor_group(&c.full_chain_path("dev1"), &cer, Some(&root(&c)))
         .assert()
         .success();
 }

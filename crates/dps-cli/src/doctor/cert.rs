@@ -1,125 +1,10 @@
-//! Certificates and keys as the checks need them: read from files, parsed once, compared by
-//! name and by signature.
+//! Certificate and key files as the checks need them. The certificates themselves are
+//! [`dps_chain::Cert`], the very type the emulator's device API decides with.
 
 use anyhow::Context;
-use dps_protocol::Thumbprints;
+use dps_chain::Cert;
 use rustls_pki_types::CertificateDer;
-use std::path::Path;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use x509_parser::prelude::{FromDer, X509Certificate};
-
-/// One parsed certificate.
-#[derive(Debug, Clone)]
-pub(crate) struct Cert {
-    pub(crate) der: CertificateDer<'static>,
-    /// Subject DN, for messages (`CN=...`).
-    pub(crate) subject: String,
-    /// Issuer DN, for messages.
-    pub(crate) issuer: String,
-    subject_raw: Vec<u8>,
-    issuer_raw: Vec<u8>,
-    pub(crate) common_name: Option<String>,
-    pub(crate) not_before: OffsetDateTime,
-    pub(crate) not_after: OffsetDateTime,
-    /// basicConstraints CA:TRUE.
-    pub(crate) is_ca: bool,
-    /// `None` without an extendedKeyUsage extension (any use allowed); otherwise whether it
-    /// allows TLS client authentication.
-    pub(crate) client_auth: Option<bool>,
-    /// The subjectPublicKey bits.
-    pub(crate) public_key: Vec<u8>,
-    pub(crate) thumbprints: Thumbprints,
-}
-
-impl Cert {
-    /// Parses a DER certificate.
-    pub(crate) fn parse(der: &CertificateDer<'_>) -> Result<Self, String> {
-        let (_, c) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
-        let client_auth = match c.extended_key_usage() {
-            Ok(Some(eku)) => Some(eku.value.client_auth || eku.value.any),
-            Ok(None) => None,
-            Err(e) => return Err(format!("invalid extendedKeyUsage: {e}")),
-        };
-        Ok(Self {
-            der: der.clone().into_owned(),
-            subject: c.subject().to_string(),
-            issuer: c.issuer().to_string(),
-            subject_raw: c.subject().as_raw().to_vec(),
-            issuer_raw: c.issuer().as_raw().to_vec(),
-            common_name: c
-                .subject()
-                .iter_common_name()
-                .next()
-                .and_then(|cn| cn.as_str().ok())
-                .map(str::to_owned),
-            not_before: c.validity().not_before.to_datetime(),
-            not_after: c.validity().not_after.to_datetime(),
-            is_ca: c.is_ca(),
-            client_auth,
-            public_key: c.public_key().subject_public_key.data.to_vec(),
-            thumbprints: Thumbprints::of_der(der),
-        })
-    }
-
-    /// Whether the issuer DN equals the subject DN.
-    pub(crate) fn self_issued(&self) -> bool {
-        self.subject_raw == self.issuer_raw
-    }
-
-    /// Whether this certificate names `issuer`'s subject as its issuer.
-    pub(crate) fn names_issuer(&self, issuer: &Cert) -> bool {
-        self.issuer_raw == issuer.subject_raw
-    }
-
-    /// Whether `issuer`'s key signed this certificate.
-    pub(crate) fn signed_by(&self, issuer: &Cert) -> bool {
-        let (Ok((_, me)), Ok((_, them))) = (
-            X509Certificate::from_der(&self.der),
-            X509Certificate::from_der(&issuer.der),
-        ) else {
-            return false;
-        };
-        me.verify_signature(Some(them.public_key())).is_ok()
-    }
-
-    /// Whether `issuer` issued this certificate: by name and by signature.
-    pub(crate) fn issued_by(&self, issuer: &Cert) -> bool {
-        self.names_issuer(issuer) && self.signed_by(issuer)
-    }
-
-    /// A self-signed root.
-    pub(crate) fn is_root(&self) -> bool {
-        self.self_issued() && self.signed_by(self)
-    }
-
-    /// Whether `name` (a DN string the service reported) is this certificate's subject.
-    pub(crate) fn subject_is(&self, name: &str) -> bool {
-        same_dn(&self.subject, name)
-    }
-
-    /// Whether `name` (a DN string the service reported) is this certificate's issuer.
-    pub(crate) fn issuer_is(&self, name: &str) -> bool {
-        same_dn(&self.issuer, name)
-    }
-}
-
-/// Compares two DN strings loosely: case and spaces are ignored, since services print DNs
-/// with different spacing.
-pub(crate) fn same_dn(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-    };
-    norm(a) == norm(b)
-}
-
-/// RFC 3339 text of a time.
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+use std::path::{Path, PathBuf};
 
 /// Every certificate in `files`, in order, without repeats.
 pub(crate) fn read_all(files: &[&Path]) -> anyhow::Result<Vec<CertificateDer<'static>>> {
@@ -132,6 +17,18 @@ pub(crate) fn read_all(files: &[&Path]) -> anyhow::Result<Vec<CertificateDer<'st
         }
     }
     Ok(out)
+}
+
+/// Every certificate of a file, parsed; the error names the file.
+pub(crate) fn read_parsed(path: &Path) -> anyhow::Result<Vec<Cert>> {
+    dps_certgen::read_certs(path)?
+        .iter()
+        .map(|der| {
+            Cert::parse(der).map_err(|e| {
+                anyhow::anyhow!("{}: a certificate cannot be parsed: {e}", path.display())
+            })
+        })
+        .collect()
 }
 
 /// A device's private key, normalised to unencrypted PKCS#8 PEM.
@@ -151,4 +48,88 @@ pub(crate) fn read_key(path: &Path, password: Option<&str>) -> anyhow::Result<De
         pem: key.serialize_pem(),
         public_key: key.public_key_raw().to_vec(),
     })
+}
+
+/// At most this many files of the device certificate's folder are looked at.
+const NEARBY_FILES: usize = 256;
+/// Larger files are not certificates of a certGen folder.
+const NEARBY_BYTES: u64 = 256 * 1024;
+
+/// The certificates in the folder of `cert` (the certGen layout keeps the device's, the
+/// intermediate's and the root's side by side), with their files, in file-name order.
+/// They only identify certificates the service reports by thumbprint and name the file that
+/// holds a missing one: they are never taken as sent by the device or as trusted.
+/// Unreadable files are skipped.
+pub(crate) fn nearby(cert: &Path) -> Vec<(PathBuf, Cert)> {
+    let dir = match cert.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.is_file() && m.len() <= NEARBY_BYTES)
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                ["pem", "cer", "crt", "der"].contains(&x.to_ascii_lowercase().as_str())
+            })
+        })
+        .collect();
+    files.sort();
+    files.truncate(NEARBY_FILES);
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(ders) = dps_certgen::read_certs(&f) else {
+            continue;
+        };
+        for der in ders {
+            if let Ok(c) = Cert::parse(&der) {
+                out.push((f.clone(), c));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
+
+    #[test]
+    fn nearby_finds_the_certificates_beside_the_device_certificate() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let spec = |cn, profile| CertSpec {
+            common_name: cn,
+            profile,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            days: 30,
+        };
+        let root = Credential::self_signed(&spec("Root", Profile::RootCa)).expect("root");
+        let leaf = root.sign(&spec("dev", Profile::Leaf)).expect("leaf");
+        std::fs::write(tmp.path().join("root.pem"), root.cert_pem()).expect("write");
+        std::fs::write(tmp.path().join("dev.pem"), leaf.cert_pem()).expect("write");
+        std::fs::write(tmp.path().join("notes.txt"), root.cert_pem()).expect("write");
+        std::fs::write(tmp.path().join("broken.pem"), "not a certificate").expect("write");
+        let found = nearby(&tmp.path().join("dev.pem"));
+        let names: Vec<String> = found
+            .iter()
+            .map(|(p, c)| {
+                format!(
+                    "{} {}",
+                    p.file_name()
+                        .map(|f| f.to_string_lossy())
+                        .unwrap_or_default(),
+                    c.subject()
+                )
+            })
+            .collect();
+        assert_eq!(names, ["dev.pem CN=dev", "root.pem CN=Root"]);
+    }
 }

@@ -1,16 +1,18 @@
 //! The checklist's inputs and the order the checks run in: what was read from files and from
 //! the service, the checklist being built, and [`run`], which calls the checks of the sibling
-//! modules (all pure functions of the inputs), so that every rule the service applies to an
-//! X.509 device is predicted in one place.
+//! modules (all pure functions of the inputs). Every verdict the service would give comes from
+//! `dps_chain`, the module the emulator's device API decides with; what doctor adds is the
+//! naming of each finding, its fix, and lints the service does not refuse.
 
-use super::cert::{Cert, DeviceKey};
-use super::chain::{completeness, describe_chain, order};
-use super::enrollment::{best_group, enrollment, individual};
+use super::cert::DeviceKey;
+use super::chain::{describe_chain, no_group_lint, order};
+use super::enrollment::{choose_group, individual};
 use super::leaf::{identity, usage};
-use super::path::path;
+use super::render::{FixContext, render};
 use super::validity::validity;
-use super::verified::verified;
+use super::verdict::verdict;
 use super::{Check, Status};
+use dps_chain::{Cert, ChainError, presented_role};
 use rustls_pki_types::CertificateDer;
 use std::path::PathBuf;
 use time::OffsetDateTime;
@@ -26,34 +28,51 @@ pub(crate) struct Known {
 }
 
 /// An enrollment group's certificate: the certificate itself when it is known, or only the
-/// service's summary of it.
+/// service's summary of it (the service never returns a group's certificate, only its
+/// subject and thumbprints).
 #[derive(Debug, Clone)]
 pub(crate) enum GroupCert {
-    Known(Cert),
-    Info {
-        subject: String,
-        issuer: String,
-        sha256: String,
-    },
+    Known(Box<Cert>),
+    Summary { subject: String, sha256: String },
 }
 
 impl GroupCert {
     pub(super) fn subject(&self) -> &str {
         match self {
-            GroupCert::Known(c) => &c.subject,
-            GroupCert::Info { subject, .. } => subject,
+            GroupCert::Known(c) => c.subject(),
+            GroupCert::Summary { subject, .. } => subject,
         }
     }
+
+    pub(super) fn key(&self) -> dps_chain::GroupKey<'_> {
+        match self {
+            GroupCert::Known(c) => dps_chain::GroupKey::Cert(c.as_ref()),
+            GroupCert::Summary { subject, sha256 } => {
+                dps_chain::GroupKey::Summary { subject, sha256 }
+            }
+        }
+    }
+}
+
+/// A CA certificate an enrollment group names in `caReferences`.
+#[derive(Debug, Clone)]
+pub(crate) struct Reference {
+    /// The DPS certificate name.
+    pub(crate) name: String,
+    /// Whether it is verified by proof of possession.
+    pub(crate) verified: bool,
 }
 
 /// One certificate of one enrollment group (or of `--group-cert`).
 #[derive(Debug, Clone)]
 pub(crate) struct GroupCandidate {
-    /// "enrollment group 'g' (primary signing certificate)", "--group-cert FILE", ...
+    /// "enrollment group 'g' (primary signing certificate)", "the group certificate FILE", ...
     pub(crate) label: String,
     pub(crate) group_id: Option<String>,
     pub(crate) enabled: bool,
     pub(crate) cert: GroupCert,
+    /// Set when the certificate comes from `caReferences`.
+    pub(crate) reference: Option<Reference>,
 }
 
 /// An individual enrollment for the device's registration id, as the service reported it.
@@ -62,6 +81,8 @@ pub(crate) struct Individual {
     pub(crate) registration_id: String,
     /// `x509`, `symmetricKey`, `tpm`.
     pub(crate) attestation: String,
+    /// Its client certificates, when the service returned them.
+    pub(crate) certificates: Vec<Cert>,
     /// SHA-256 thumbprints of its client certificates.
     pub(crate) thumbprints: Vec<String>,
     pub(crate) enabled: bool,
@@ -82,7 +103,31 @@ pub(crate) struct Inputs {
     pub(crate) individual: Option<Individual>,
     /// Findings of the service lookup, reported before the enrollment checks.
     pub(crate) notes: Vec<Check>,
+    /// Certificate files doctor has seen (given, or beside --cert), to name the file that holds
+    /// a certificate the device must add.
+    pub(crate) files: Vec<(PathBuf, Cert)>,
     pub(crate) now: OffsetDateTime,
+}
+
+impl Inputs {
+    /// The registration id the device uses: --registration-id, else the leaf's CN.
+    pub(super) fn registration_id_or(&self, leaf: &Cert) -> String {
+        self.registration_id
+            .clone()
+            .or_else(|| leaf.common_name().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// What the fixes may refer to.
+    pub(super) fn fix_context<'a>(&'a self, presented: &'a [Cert]) -> FixContext<'a> {
+        let leaf = presented.first();
+        FixContext {
+            cert_path: &self.cert_path,
+            device_name: leaf.and_then(Cert::common_name),
+            files: &self.files,
+            presented,
+        }
+    }
 }
 
 pub(super) struct Out(pub(super) Vec<Check>);
@@ -111,90 +156,65 @@ impl Out {
     pub(super) fn fail(&mut self, check: &str, detail: String, fix: String) {
         self.push(check, Status::Fail, detail, Some(fix));
     }
-    pub(super) fn failed(&self) -> bool {
-        self.0.iter().any(|c| c.status == Status::Fail)
+    /// A refusal of the chain rule, rendered; left out when the very same finding is already
+    /// on the list (the rule stops at the first failure, which an earlier check may have
+    /// reported already).
+    pub(super) fn refusal(&mut self, e: &ChainError, ctx: &FixContext<'_>) {
+        let c = render(e, ctx);
+        if !self
+            .0
+            .iter()
+            .any(|o| o.status == c.status && o.check == c.check && o.detail == c.detail)
+        {
+            self.0.push(c);
+        }
     }
 }
 
 /// Runs every check, in the order the service would trip over them.
 pub(crate) fn run(inp: &Inputs) -> Vec<Check> {
     let mut out = Out(Vec::new());
-    let Some(leaf_der) = inp.presented.first() else {
-        out.fail(
-            "leaf",
-            format!("{} holds no certificate", inp.cert_path.display()),
-            "pass the device certificate (PEM or DER) with --cert".into(),
-        );
-        return out.0;
-    };
-    let leaf = match Cert::parse(leaf_der) {
+    let chain = match Cert::parse_all(&inp.presented) {
+        Ok(c) if c.is_empty() => {
+            out.refusal(&ChainError::NoCertificate, &inp.fix_context(&[]));
+            return out.0;
+        }
         Ok(c) => c,
-        Err(e) => {
-            out.fail(
-                "leaf",
-                format!(
-                    "the device certificate in {} cannot be parsed: {e}",
-                    inp.cert_path.display()
-                ),
-                "pass a valid X.509 certificate (PEM or DER) with --cert".into(),
-            );
+        Err((position, source)) => {
+            let e = ChainError::Unparseable { position, source };
+            out.refusal(&e, &inp.fix_context(&[]));
             return out.0;
         }
     };
-    let mut chain = vec![leaf.clone()];
-    for (i, der) in inp.presented.iter().enumerate().skip(1) {
-        match Cert::parse(der) {
-            Ok(c) => chain.push(c),
-            Err(e) => {
-                out.fail(
-                    "chain",
-                    format!("certificate {} of the chain cannot be parsed: {e}", i + 1),
-                    "remove it or replace it with the intermediate's valid certificate".into(),
-                );
-                return out.0;
-            }
-        }
-    }
+    let leaf = &chain[0];
+    let ctx = inp.fix_context(&chain);
     out.ok(
         "leaf",
         format!(
             "{}, issued by {}; the device sends {}",
-            leaf.subject,
-            leaf.issuer,
+            leaf.subject(),
+            leaf.issuer(),
             describe_chain(&chain)
         ),
     );
-    identity(&mut out, inp, &leaf);
-    usage(&mut out, inp, &leaf);
+    identity(&mut out, inp, leaf, &ctx);
+    usage(&mut out, inp, leaf, &ctx);
     for (i, c) in chain.iter().enumerate() {
-        let role = if i == 0 {
-            "device certificate"
-        } else if c.is_root() {
-            "root"
-        } else {
-            "intermediate"
-        };
-        validity(&mut out, c, role, inp.now);
+        validity(&mut out, c, presented_role(i), inp.now, &ctx);
     }
     order(&mut out, &chain);
     out.0.extend(inp.notes.iter().cloned());
 
     if let Some(ind) = &inp.individual {
-        individual(&mut out, ind, &leaf);
+        individual(&mut out, inp, ind, leaf, &ctx);
         return out.0;
     }
-    let best = best_group(inp, &chain);
-    completeness(&mut out, inp, &chain, best.as_ref());
-    enrollment(&mut out, inp, &chain, best.as_ref());
-    let Some((group, _)) = best else {
+    let Some(group) = choose_group(&mut out, inp, &chain, &ctx) else {
+        if inp.groups.is_none() {
+            no_group_lint(&mut out, &chain, &ctx);
+        }
         return out.0;
     };
-    if let GroupCert::Known(gc) = &group.cert {
-        validity(&mut out, gc, "group certificate", inp.now);
-    }
-    verified(&mut out, inp, &chain, &group);
-    if let GroupCert::Known(gc) = &group.cert {
-        path(&mut out, inp, gc);
-    }
+    verdict(&mut out, inp, &chain, &group, &ctx);
     out.0
 }

@@ -1,50 +1,11 @@
-//! Which enrollment would match the device: the service's ranking (an individual enrollment
-//! first, then the group whose certificate sits closest to the leaf), and whether the matching
-//! enrollment is enabled.
+//! Which enrollment applies to the device, as the service decides: an individual enrollment
+//! first ([`dps_chain::check_individual`]), else the group whose certificate sits nearest to
+//! the leaf ([`dps_chain::nearest`]; a disabled nearest group refuses the device, it does not
+//! fall through to a farther one).
 
-use super::cert::Cert;
-use super::chain::describe_chain;
-use super::checks::{GroupCandidate, GroupCert, Individual, Inputs, Out};
-
-/// How close a group's certificate sits to the leaf, as the service ranks groups: `i` when it
-/// is the i-th presented certificate (1 = first intermediate), `n` when it issued the last
-/// presented certificate, `None` when it is not on the chain.
-fn distance(chain: &[Cert], g: &GroupCert) -> Option<usize> {
-    let top = chain.last()?;
-    match g {
-        GroupCert::Known(gc) => {
-            if let Some(i) = chain.iter().skip(1).position(|c| c.der == gc.der) {
-                return Some(i + 1);
-            }
-            (top.names_issuer(gc) && !top.self_issued()).then_some(chain.len())
-        }
-        GroupCert::Info {
-            subject, sha256, ..
-        } => {
-            if let Some(i) = chain
-                .iter()
-                .skip(1)
-                .position(|c| c.thumbprints.sha256.eq_ignore_ascii_case(sha256))
-            {
-                return Some(i + 1);
-            }
-            (top.issuer_is(subject) && !top.self_issued()).then_some(chain.len())
-        }
-    }
-}
-
-/// The group the service would pick: the smallest distance, the first on a tie.
-pub(super) fn best_group(inp: &Inputs, chain: &[Cert]) -> Option<(GroupCandidate, usize)> {
-    let mut best: Option<(GroupCandidate, usize)> = None;
-    for g in inp.groups.iter().flatten() {
-        if let Some(d) = distance(chain, &g.cert)
-            && best.as_ref().is_none_or(|(_, bd)| d < *bd)
-        {
-            best = Some((g.clone(), d));
-        }
-    }
-    best
-}
+use super::checks::{GroupCandidate, Individual, Inputs, Out};
+use super::render::FixContext;
+use dps_chain::{Cert, check_individual, issuer_path, nearest, no_enrollment_group};
 
 fn ordinal(i: usize) -> String {
     match i {
@@ -55,13 +16,30 @@ fn ordinal(i: usize) -> String {
     }
 }
 
-pub(super) fn enrollment(
+/// Where the chosen group's certificate sits, in words.
+fn placement(chain: &[Cert], position: usize) -> String {
+    let path = issuer_path(chain);
+    if position < path.len() {
+        format!(
+            "is the {} certificate above the device's in the chain it sends",
+            ordinal(position)
+        )
+    } else if path.len() == 1 {
+        "issued the device certificate".to_owned()
+    } else {
+        let top = path.last().map_or("", |&i| chain[i].subject());
+        format!("issued {top}, the last certificate of the device's chain")
+    }
+}
+
+/// The group the service applies to the device, if any, with the `enrollment` and
+/// `group-status` findings.
+pub(super) fn choose_group(
     out: &mut Out,
     inp: &Inputs,
     chain: &[Cert],
-    best: Option<&(GroupCandidate, usize)>,
-) {
-    let top = &chain[chain.len() - 1];
+    ctx: &FixContext<'_>,
+) -> Option<GroupCandidate> {
     let Some(groups) = &inp.groups else {
         out.warn(
             "enrollment",
@@ -71,88 +49,21 @@ pub(super) fn enrollment(
                     .into(),
             ),
         );
-        return;
+        return None;
     };
-    if groups.is_empty() {
-        out.fail(
-            "enrollment",
-            format!(
-                "no X.509 enrollment group to match and no individual enrollment for {:?} (401002)",
-                chain[0].common_name.as_deref().unwrap_or_default()
-            ),
-            format!(
-                "create an enrollment group on the CA that issued the device ({}): dps-cli \
-                 enrollment-group create --group-id <id> --certificate <ca.pem>",
-                chain[0].issuer
-            ),
-        );
-        return;
-    }
-    let Some((g, d)) = best else {
-        let complete = top.is_root();
-        let listed = groups
-            .iter()
-            .map(|g| format!("{}: {}", g.label, g.cert.subject()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        out.fail(
-            "enrollment",
-            format!(
-                "no enrollment group's certificate is on the chain the device sends ({}); groups: \
-                 {listed} (401002)",
-                describe_chain(chain)
-            ),
-            if complete {
-                format!(
-                    "enroll a CA of this chain (the device's issuer is {}): dps-cli enrollment-group \
-                     create --group-id <id> --certificate <ca.pem>; or issue the device from the \
-                     enrolled CA",
-                    chain[0].issuer
-                )
-            } else {
-                format!(
-                    "send the full chain first (see chain-complete); if the group's CA is not an \
-                     ancestor of {}, enroll the CA that issued it or issue the device from the \
-                     enrolled CA",
-                    chain[0].subject
-                )
-            },
-        );
-        return;
+    let Some((i, position)) = nearest(chain, groups.iter().map(|g| g.cert.key())) else {
+        let e = no_enrollment_group(chain, &inp.registration_id_or(&chain[0]));
+        out.refusal(&e, ctx);
+        return None;
     };
-    if let GroupCert::Known(gc) = &g.cert
-        && *d == chain.len()
-        && !top.signed_by(gc)
-    {
-        out.fail(
-            "enrollment",
-            format!(
-                "{} names the group's certificate {} as its issuer, but that certificate's key did \
-                 not sign it (the CA was re-created?) (401002)",
-                top.subject, gc.subject
-            ),
-            "enroll the CA certificate that actually issued the chain, or re-issue the device \
-             from the enrolled CA"
-                .into(),
-        );
-        return;
-    }
-    let position = if *d < chain.len() {
-        format!("is the {} intermediate the device sends", ordinal(*d))
-    } else if chain.len() == 1 {
-        "issued the device certificate".to_owned()
-    } else {
-        format!(
-            "issued {}, the last certificate the device sends",
-            top.subject
-        )
-    };
+    let g = &groups[i];
     out.ok(
         "enrollment",
         format!(
-            "{} matches: its certificate {} {position}",
+            "{} matches: its certificate {} {}",
             g.label,
-            g.cert.subject()
+            g.cert.subject(),
+            placement(chain, position)
         ),
     );
     if !g.enabled {
@@ -160,7 +71,9 @@ pub(super) fn enrollment(
         out.fail(
             "group-status",
             format!(
-                "the enrollment group {id:?} is disabled: the device would get status \"disabled\""
+                "the enrollment group {id:?} is disabled: the device would get status \"disabled\" \
+                 (a disabled group nearest to the device refuses it; a group farther up the chain \
+                 does not take over)"
             ),
             format!(
                 "enable it: dps-cli enrollment-group update --group-id {id} --provisioning-status enabled"
@@ -169,9 +82,18 @@ pub(super) fn enrollment(
     } else if g.group_id.is_some() {
         out.ok("group-status", "the enrollment group is enabled".into());
     }
+    Some(g.clone())
 }
 
-pub(super) fn individual(out: &mut Out, ind: &Individual, leaf: &Cert) {
+/// The individual enrollment for the device's registration id, which takes precedence over
+/// every group.
+pub(super) fn individual(
+    out: &mut Out,
+    inp: &Inputs,
+    ind: &Individual,
+    leaf: &Cert,
+    ctx: &FixContext<'_>,
+) {
     let id = &ind.registration_id;
     if ind.attestation != "x509" {
         out.fail(
@@ -188,23 +110,18 @@ pub(super) fn individual(out: &mut Out, ind: &Individual, leaf: &Cert) {
         );
         return;
     }
-    if !ind
+    // The service does not return enrolled certificates, only their thumbprints: one that
+    // matches the leaf's is the leaf.
+    let mut enrolled = ind.certificates.clone();
+    if ind
         .thumbprints
         .iter()
-        .any(|t| t.eq_ignore_ascii_case(&leaf.thumbprints.sha256))
+        .any(|t| t.eq_ignore_ascii_case(&leaf.thumbprints().sha256))
     {
-        out.fail(
-            "enrollment",
-            format!(
-                "the individual enrollment {id:?} takes precedence over every group but holds a \
-                 different certificate than {} (SHA-256 {}) (401002)",
-                leaf.subject, leaf.thumbprints.sha256
-            ),
-            format!(
-                "update the enrollment with this certificate (dps-cli enrollment update \
-                 --registration-id {id} --certificate <device.pem>), or delete it to let a group match"
-            ),
-        );
+        enrolled.push(leaf.clone());
+    }
+    if let Err(e) = check_individual(leaf, &enrolled, id, inp.now) {
+        out.refusal(&e, ctx);
         return;
     }
     out.ok(

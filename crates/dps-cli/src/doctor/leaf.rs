@@ -1,17 +1,20 @@
 //! Checks of the device certificate itself: the CN rule and the registration id, the CA flag,
-//! the extended key usage, and whether the private key belongs to it.
+//! the extended key usage, and whether the private key belongs to it. The verdicts are
+//! `dps_chain`'s ([`check_identity`], [`check_end_entity`], [`check_client_auth`],
+//! [`check_key`]); the CN syntax is `dps_protocol`'s id rule.
 
-use super::cert::Cert;
 use super::checks::{Inputs, Out};
+use super::render::FixContext;
+use dps_chain::{Cert, check_client_auth, check_end_entity, check_identity, check_key};
 
 /// CN rule and registration id.
-pub(super) fn identity(out: &mut Out, inp: &Inputs, leaf: &Cert) {
-    let Some(cn) = &leaf.common_name else {
+pub(super) fn identity(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContext<'_>) {
+    let Some(cn) = leaf.common_name() else {
         out.fail(
             "common-name",
             format!(
                 "the device certificate {} has no common name; DPS uses the CN as the registration id",
-                leaf.subject
+                leaf.subject()
             ),
             "issue a certificate whose CN is the registration id: dps-cli certs \
              create-device-certificate-from-intermediate <registration-id>"
@@ -54,25 +57,16 @@ pub(super) fn identity(out: &mut Out, inp: &Inputs, leaf: &Cert) {
             e.to_string(),
             format!("register as the certificate's CN {cn:?}"),
         );
-    } else if !id.eq_ignore_ascii_case(cn) {
-        out.fail(
-            "registration-id",
-            format!(
-                "the device would register as {id:?}, but its certificate's CN is {cn:?}; DPS refuses \
-                 a registration id that is not the CN (401002)"
-            ),
-            format!(
-                "register as {cn:?} (dps-cli device register uses the CN when --registration-id is \
-                 omitted), or issue a certificate with CN {id:?}"
-            ),
-        );
-    } else {
-        out.ok("registration-id", format!("{id:?} is the certificate's CN"));
+        return;
+    }
+    match check_identity(leaf, id) {
+        Ok(()) => out.ok("registration-id", format!("{id:?} is the certificate's CN")),
+        Err(e) => out.refusal(&e, ctx),
     }
 }
 
 /// A CN suggestion that follows the rule.
-fn sanitize(cn: &str) -> String {
+pub(super) fn sanitize(cn: &str) -> String {
     let mapped: String = cn
         .chars()
         .map(|c| {
@@ -91,47 +85,24 @@ fn sanitize(cn: &str) -> String {
 }
 
 /// CA flag, extended key usage, key match.
-pub(super) fn usage(out: &mut Out, inp: &Inputs, leaf: &Cert) {
-    let reissue = format!(
-        "issue a device certificate (not a CA): dps-cli certs create-device-certificate-from-intermediate {}",
-        leaf.common_name
-            .as_deref()
-            .map_or_else(|| "<registration-id>".to_owned(), sanitize)
-    );
-    if leaf.is_ca {
-        out.fail(
-            "leaf-not-ca",
-            format!(
-                "the device certificate {} is a CA certificate (basicConstraints CA:TRUE); the service \
-                 refuses a CA certificate as a device certificate",
-                leaf.subject
-            ),
-            reissue.clone(),
-        );
-    } else {
-        out.ok(
+pub(super) fn usage(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContext<'_>) {
+    match check_end_entity(leaf) {
+        Ok(()) => out.ok(
             "leaf-not-ca",
             "the device certificate is not a CA certificate".into(),
-        );
-    }
-    match leaf.client_auth {
-        Some(false) => out.fail(
-            "leaf-eku",
-            format!(
-                "the device certificate {} does not allow TLS client authentication (its \
-                 extendedKeyUsage lacks clientAuth)",
-                leaf.subject
-            ),
-            format!("re-issue it with extendedKeyUsage clientAuth; {reissue}"),
         ),
-        Some(true) => out.ok(
+        Err(e) => out.refusal(&e, ctx),
+    }
+    match check_client_auth(leaf) {
+        Ok(()) if leaf.client_auth().is_some() => out.ok(
             "leaf-eku",
             "extendedKeyUsage allows TLS client authentication".into(),
         ),
-        None => out.ok(
+        Ok(()) => out.ok(
             "leaf-eku",
             "no extendedKeyUsage restriction: TLS client authentication is allowed".into(),
         ),
+        Err(e) => out.refusal(&e, ctx),
     }
     match &inp.key {
         None => {}
@@ -140,22 +111,13 @@ pub(super) fn usage(out: &mut Out, inp: &Inputs, leaf: &Cert) {
             format!("the key {} cannot be read: {e}", path.display()),
             "pass the device's private key (PEM), with --key-password if it is encrypted".into(),
         ),
-        Some((path, Ok(k))) if k.public_key != leaf.public_key => out.fail(
-            "key",
-            format!(
-                "the key {} does not belong to the device certificate {}: the TLS handshake would fail",
-                path.display(),
-                leaf.subject
+        Some((path, Ok(k))) => match check_key(leaf, &k.public_key) {
+            Ok(()) => out.ok(
+                "key",
+                format!("{} is the device certificate's private key", path.display()),
             ),
-            format!(
-                "pass the key generated with this certificate (certGen layout: private/{}.key.pem)",
-                leaf.common_name.as_deref().unwrap_or("<name>")
-            ),
-        ),
-        Some((path, Ok(_))) => out.ok(
-            "key",
-            format!("{} is the device certificate's private key", path.display()),
-        ),
+            Err(e) => out.refusal(&e, ctx),
+        },
     }
 }
 

@@ -2,22 +2,27 @@
 //! certificate: CN rules, chain order and completeness, validity windows, key usage, the key,
 //! which enrollment would match, and whether the enrolled CA is verified. Prints a checklist
 //! with the fix for each failure and exits 1 when any check fails.
+//!
+//! Every verdict the service would give comes from `dps_chain`, the module the emulator's
+//! device API decides with (`render` turns each `ChainError` into a named finding and its
+//! fix); doctor adds only lints the service does not refuse (chain order, expiry soon).
 
 pub(crate) mod cert;
 mod chain;
 mod checks;
 mod enrollment;
 mod leaf;
-mod path;
+mod render;
 mod service;
 mod validity;
-mod verified;
+mod verdict;
 
 use crate::context::GlobalArgs;
 use crate::output::OutputFormat;
 use anyhow::Context;
-use cert::{Cert, read_all, read_key};
+use cert::{nearby, read_all, read_key, read_parsed};
 use checks::{GroupCandidate, GroupCert, Inputs, Known};
+use dps_chain::Cert;
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -72,8 +77,8 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     /// Which rule: `leaf`, `common-name`, `registration-id`, `leaf-not-ca`, `leaf-eku`,
-    /// `key`, `validity`, `chain-order`, `chain-complete`, `enrollment`, `group-status`,
-    /// `verified-ca`, `path`, ...
+    /// `key`, `validity`, `chain-order`, `enrollment`, `enrollment-status`, `group-status`,
+    /// `chain`, `verified-ca`, ... (see JSON.md).
     pub check: String,
     /// The outcome.
     pub status: Status,
@@ -129,26 +134,25 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
             "--group-id reads the group from the service: add --connection-string or --emulator",
         ));
     }
-    let mut files: Vec<&Path> = vec![&args.cert];
-    files.extend(args.chain.iter().map(PathBuf::as_path));
-    let presented = read_all(&files)?;
+    let mut sent: Vec<&Path> = vec![&args.cert];
+    sent.extend(args.chain.iter().map(PathBuf::as_path));
+    let presented = read_all(&sent)?;
     let parsed: Vec<Cert> = presented
         .iter()
         .filter_map(|d| Cert::parse(d).ok())
         .collect();
+    // Certificate files: beside --cert, then those given; they identify certificates the
+    // service reports by thumbprint and name the file to add, nothing more.
+    let mut files = nearby(&args.cert);
     let key = args.key.as_ref().map(|k| {
         let loaded = read_key(k, args.key_password.as_deref()).map_err(|e| format!("{e:#}"));
         (k.clone(), loaded)
     });
 
-    let mut known: Vec<Cert> = parsed.clone();
     let mut verified: Option<Vec<Known>> = None;
     for f in &args.verified_ca {
-        for der in dps_certgen::read_certs(f)? {
-            let cert = Cert::parse(&der).map_err(|e| {
-                anyhow::anyhow!("{}: a certificate cannot be parsed: {e}", f.display())
-            })?;
-            known.push(cert.clone());
+        for cert in read_parsed(f)? {
+            add_file(&mut files, f, &cert);
             verified.get_or_insert_with(Vec::new).push(Known {
                 source: f.display().to_string(),
                 name: None,
@@ -158,26 +162,27 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
     }
     let mut groups: Option<Vec<GroupCandidate>> = None;
     if let Some(f) = &args.group_cert {
-        let der = dps_certgen::read_certs(f)?
+        let cert = read_parsed(f)?
             .into_iter()
             .next()
             .with_context(|| format!("{} holds no certificate", f.display()))?;
-        let cert = Cert::parse(&der).map_err(|e| {
-            anyhow::anyhow!("{}: the certificate cannot be parsed: {e}", f.display())
-        })?;
-        known.push(cert.clone());
+        add_file(&mut files, f, &cert);
         groups = Some(vec![GroupCandidate {
             label: format!("the group certificate {}", f.display()),
             group_id: None,
             enabled: true,
-            cert: GroupCert::Known(cert),
+            cert: GroupCert::Known(Box::new(cert)),
+            reference: None,
         }]);
     }
+    let mut known: Vec<Cert> = parsed.clone();
+    known.extend(files.iter().map(|(_, c)| c.clone()));
 
-    let registration_id = args
-        .registration_id
-        .clone()
-        .or_else(|| parsed.first().and_then(|c| c.common_name.clone()));
+    let registration_id = args.registration_id.clone().or_else(|| {
+        parsed
+            .first()
+            .and_then(|c| c.common_name().map(str::to_owned))
+    });
     let mut individual = None;
     let mut unverified = Vec::new();
     let mut notes = Vec::new();
@@ -217,8 +222,16 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
         unverified,
         individual,
         notes,
+        files,
         now: time::OffsetDateTime::now_utc(),
     }))
+}
+
+/// Records that `file` holds `cert`, once.
+fn add_file(files: &mut Vec<(PathBuf, Cert)>, file: &Path, cert: &Cert) {
+    if !files.iter().any(|(p, c)| p == file && c == cert) {
+        files.push((file.to_path_buf(), cert.clone()));
+    }
 }
 
 /// The service to ask, if any.

@@ -1,11 +1,11 @@
 //! What the doctor reads from a DPS (or the emulator): the enrollment group(s), an individual
 //! enrollment for the device, and the CA certificates with their verification state.
 
-use super::cert::Cert;
-use super::checks::{GroupCandidate, GroupCert, Individual, Known};
+use super::checks::{GroupCandidate, GroupCert, Individual, Known, Reference};
 use super::{Check, Status};
 use anyhow::Context;
 use base64::Engine;
+use dps_chain::Cert;
 use dps_protocol::models::{
     AttestationType, EnrollmentGroup, IndividualEnrollment, ProvisioningStatus, QuerySpecification,
     X509CertificateWithInfo,
@@ -92,7 +92,7 @@ pub(crate) async fn fetch(
             &service.connection_string,
             Some(CertificateClientOptions::from(options)),
         )?;
-        match certs.list().await {
+        match certs.list(None).await {
             Ok(list) => {
                 let mut verified = Vec::new();
                 for c in list {
@@ -136,7 +136,7 @@ pub(crate) async fn fetch(
     pool.extend(ca_list.iter().map(|(_, _, c)| c.clone()));
 
     if let Some(id) = registration_id.filter(|id| dps_protocol::check_registration_id(id).is_ok()) {
-        match client.get_enrollment(id).await {
+        match client.get_enrollment(id, None).await {
             Ok(e) => out.individual = Some(individual(&e)),
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => {
@@ -151,7 +151,7 @@ pub(crate) async fn fetch(
     };
     let groups: Vec<EnrollmentGroup> = match which {
         Groups::None => Vec::new(),
-        Groups::One(id) => match client.get_enrollment_group(id).await {
+        Groups::One(id) => match client.get_enrollment_group(id, None).await {
             Ok(g) => vec![g],
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 out.notes.push(note(
@@ -212,6 +212,7 @@ pub(crate) async fn fetch(
 
 fn individual(e: &IndividualEnrollment) -> Individual {
     let mut thumbprints = Vec::new();
+    let mut certificates = Vec::new();
     if let Some(cc) = e
         .attestation
         .x509
@@ -228,13 +229,15 @@ fn individual(e: &IndividualEnrollment) -> Individual {
                 .and_then(decode)
                 .and_then(|d| Cert::parse(&d).ok())
             {
-                thumbprints.push(cert.thumbprints.sha256);
+                thumbprints.push(cert.thumbprints().sha256.clone());
+                certificates.push(cert);
             }
         }
     }
     Individual {
         registration_id: e.registration_id.clone(),
         attestation: e.attestation.attestation_type.to_string(),
+        certificates,
         thumbprints,
         enabled: e.provisioning_status != Some(ProvisioningStatus::Disabled),
     }
@@ -253,17 +256,18 @@ fn candidates(
     let Some(x509) = &g.attestation.x509 else {
         return;
     };
-    let candidate = |label: String, cert: GroupCert| GroupCandidate {
+    let candidate = |label: String, cert: GroupCert, reference: Option<Reference>| GroupCandidate {
         label: format!("enrollment group {id:?} ({label})"),
         group_id: Some(id.clone()),
         enabled,
         cert,
+        reference,
     };
     if let Some(s) = &x509.signing_certificates {
         for (slot, c) in [("primary", &s.primary), ("secondary", &s.secondary)] {
             if let Some(cert) = c.as_ref().and_then(|c| group_cert(c, pool)) {
                 out.groups
-                    .push(candidate(format!("{slot} signing certificate"), cert));
+                    .push(candidate(format!("{slot} signing certificate"), cert, None));
             }
         }
     }
@@ -271,22 +275,15 @@ fn candidates(
         for (slot, name) in [("primary", &refs.primary), ("secondary", &refs.secondary)] {
             let Some(name) = name else { continue };
             match ca_list.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
-                Some((_, true, cert)) => out.groups.push(candidate(
+                // An unverified reference is still the group's certificate: the service
+                // chooses the group by it and refuses the device while it is not verified.
+                Some((n, verified, cert)) => out.groups.push(candidate(
                     format!("{slot} CA reference {name:?}"),
-                    GroupCert::Known(cert.clone()),
-                )),
-                Some((_, false, cert)) => out.notes.push(note(
-                    "ca-reference",
-                    Status::Fail,
-                    format!(
-                        "the enrollment group {id:?} refers to the CA certificate {name:?} ({}), which \
-                         is not verified: the service ignores it",
-                        cert.subject
-                    ),
-                    Some(format!(
-                        "complete proof of possession: dps-cli certificate prove --name {name} \
-                         --ca-cert <its .pem> --ca-key <its key>"
-                    )),
+                    GroupCert::Known(Box::new(cert.clone())),
+                    Some(Reference {
+                        name: n.clone(),
+                        verified: *verified,
+                    }),
                 )),
                 None if ca_list.is_empty() => out.notes.push(note(
                     "ca-reference",
@@ -321,19 +318,18 @@ fn group_cert(c: &X509CertificateWithInfo, pool: &[Cert]) -> Option<GroupCert> {
         .and_then(decode)
         .and_then(|d| Cert::parse(&d).ok())
     {
-        return Some(GroupCert::Known(cert));
+        return Some(GroupCert::Known(Box::new(cert)));
     }
     let info = c.info.as_ref()?;
     if let Some(k) = pool.iter().find(|k| {
-        k.thumbprints
+        k.thumbprints()
             .sha256
             .eq_ignore_ascii_case(&info.sha256_thumbprint)
     }) {
-        return Some(GroupCert::Known(k.clone()));
+        return Some(GroupCert::Known(Box::new(k.clone())));
     }
-    Some(GroupCert::Info {
+    Some(GroupCert::Summary {
         subject: info.subject_name.clone(),
-        issuer: info.issuer_name.clone(),
         sha256: info.sha256_thumbprint.clone(),
     })
 }

@@ -1,0 +1,373 @@
+//! Each `ChainError` variant as a finding: its check name, its status, its detail (the error's
+//! message) and the command or file its fix names.
+
+use super::*;
+use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
+use time::OffsetDateTime;
+
+struct Pki {
+    dir: tempfile::TempDir,
+    root: Cert,
+    intermediate: Cert,
+    leaf: Cert,
+    intermediate_file: PathBuf,
+}
+
+fn pki() -> Pki {
+    let spec = |cn, profile| CertSpec {
+        common_name: cn,
+        profile,
+        algorithm: KeyAlgorithm::EcdsaP256,
+        days: 30,
+    };
+    let root = Credential::self_signed(&spec("Root", Profile::RootCa)).expect("root");
+    let intermediate = root
+        .sign(&spec("Intermediate", Profile::IntermediateCa))
+        .expect("intermediate");
+    let leaf = intermediate
+        .sign(&spec("dev-1", Profile::Leaf))
+        .expect("leaf");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let intermediate_file = dir.path().join("intermediate.pem");
+    std::fs::write(&intermediate_file, intermediate.cert_pem()).expect("write");
+    let parse = |c: &Credential| Cert::parse(c.der()).expect("parse");
+    Pki {
+        root: parse(&root),
+        intermediate: parse(&intermediate),
+        leaf: parse(&leaf),
+        dir,
+        intermediate_file,
+    }
+}
+
+impl Pki {
+    fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("dev-1.cert.pem")
+    }
+}
+
+/// Renders `e` with the leaf sent alone and the intermediate's file known.
+fn finding(p: &Pki, e: &ChainError) -> Check {
+    let cert_path = p.cert_path();
+    let files = vec![(p.intermediate_file.clone(), p.intermediate.clone())];
+    let presented = vec![p.leaf.clone()];
+    let ctx = FixContext {
+        cert_path: &cert_path,
+        device_name: Some("dev-1"),
+        files: &files,
+        presented: &presented,
+    };
+    render(e, &ctx)
+}
+
+/// Asserts the check name, a failure, the detail being the error's message, and every needle
+/// in the fix.
+fn assert_finding(p: &Pki, e: &ChainError, check: &str, fix_needles: &[&str]) {
+    let c = finding(p, e);
+    assert_eq!(c.check, check, "{e:?}");
+    assert_eq!(c.status, Status::Fail, "{e:?}");
+    assert_eq!(c.detail, e.to_string());
+    let fix = c.fix.expect("a fix");
+    for n in fix_needles {
+        assert!(fix.contains(n), "{n:?} not in the fix of {check}: {fix}");
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[test]
+fn missing_intermediate_names_the_certificate_and_its_file() {
+    let p = pki();
+    let e = ChainError::MissingIntermediate {
+        last: "CN=dev-1".into(),
+        missing: "CN=Intermediate".into(),
+        verified: "CN=Root".into(),
+    };
+    let file = p.intermediate_file.display().to_string();
+    assert_finding(
+        &p,
+        &e,
+        "chain",
+        &[
+            "send CN=Intermediate with the device certificate, leaf first",
+            "certs/dev-1-full-chain.cert.pem (certGen layout)",
+            &format!("add --chain {file}"),
+            "dps-cli certificate prove",
+        ],
+    );
+    // With the certGen full chain beside --cert, that file is named.
+    let full = p.dir.path().join("dev-1-full-chain.cert.pem");
+    std::fs::write(&full, "").expect("write");
+    let c = finding(&p, &e);
+    assert!(
+        c.fix
+            .as_deref()
+            .is_some_and(|f| f.contains(&format!("use {} (certGen layout)", full.display()))),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn not_verified_names_the_proof_of_possession() {
+    let p = pki();
+    let upload = ChainError::NotVerified {
+        group: "CN=Intermediate".into(),
+        top: "CN=Intermediate".into(),
+        verified_exist: false,
+        unverified_upload: Some("root".into()),
+    };
+    assert_finding(
+        &p,
+        &upload,
+        "verified-ca",
+        &["dps-cli certificate prove --name root --ca-cert"],
+    );
+    let none = ChainError::NotVerified {
+        group: "CN=Intermediate".into(),
+        top: "CN=Root".into(),
+        verified_exist: true,
+        unverified_upload: None,
+    };
+    assert_finding(
+        &p,
+        &none,
+        "verified-ca",
+        &[
+            "the chain ends at CN=Root",
+            "dps-cli certificate prove --name <name>",
+        ],
+    );
+    let reference = ChainError::UnverifiedReference {
+        group_id: "g".into(),
+        name: "root".into(),
+        subject: "CN=Root".into(),
+    };
+    assert_finding(
+        &p,
+        &reference,
+        "verified-ca",
+        &["dps-cli certificate prove --name root"],
+    );
+    let expired = ChainError::VerifiedCaExpired {
+        subject: "CN=Root".into(),
+        not_after: now(),
+    };
+    assert_finding(
+        &p,
+        &expired,
+        "verified-ca",
+        &["renew the CA CN=Root", "dps-cli certificate prove"],
+    );
+}
+
+#[test]
+fn enrollment_refusals() {
+    let p = pki();
+    let unsent = dps_chain::no_enrollment_group(std::slice::from_ref(&p.leaf), "dev-1");
+    assert!(matches!(
+        unsent,
+        ChainError::NoEnrollmentGroup {
+            unsent_issuer: Some(_),
+            ..
+        }
+    ));
+    let file = p.intermediate_file.display().to_string();
+    assert_finding(
+        &p,
+        &unsent,
+        "enrollment",
+        &[
+            "send CN=Intermediate with the device certificate",
+            &format!("--chain {file}"),
+            "dps-cli enrollment-group create",
+        ],
+    );
+    let complete = ChainError::NoEnrollmentGroup {
+        registration_id: "dev-1".into(),
+        sent: vec![
+            "CN=dev-1".into(),
+            "CN=Intermediate".into(),
+            "CN=Root".into(),
+        ],
+        unsent_issuer: None,
+    };
+    assert_finding(
+        &p,
+        &complete,
+        "enrollment",
+        &[
+            "enroll a CA of the device's chain (CN=Intermediate, CN=Root)",
+            "dps-cli enrollment-group create",
+        ],
+    );
+    let other = ChainError::NotEnrolledCertificate {
+        registration_id: "dev-1".into(),
+        sha256: "AB".into(),
+    };
+    assert_finding(
+        &p,
+        &other,
+        "enrollment",
+        &["dps-cli enrollment update --registration-id dev-1"],
+    );
+}
+
+#[test]
+fn device_certificate_refusals() {
+    let p = pki();
+    let t = now();
+    for (e, check, fix) in [
+        (
+            ChainError::CommonNameMismatch {
+                registration_id: "other".into(),
+                common_name: Some("dev-1".into()),
+            },
+            "registration-id",
+            "register as \"dev-1\"",
+        ),
+        (
+            ChainError::CommonNameMismatch {
+                registration_id: "other".into(),
+                common_name: None,
+            },
+            "registration-id",
+            "create-device-certificate-from-intermediate other",
+        ),
+        (
+            ChainError::Expired {
+                role: Role::Device,
+                subject: "CN=dev-1".into(),
+                not_after: t,
+                now: t,
+            },
+            "validity",
+            "re-issue it: dps-cli certs create-device-certificate-from-intermediate dev-1",
+        ),
+        (
+            ChainError::Expired {
+                role: Role::Intermediate(1),
+                subject: "CN=Intermediate".into(),
+                not_after: t,
+                now: t,
+            },
+            "validity",
+            "re-create the CA",
+        ),
+        (
+            ChainError::NotYetValid {
+                role: Role::Device,
+                subject: "CN=dev-1".into(),
+                not_before: t,
+                now: t,
+            },
+            "validity",
+            "wait until then",
+        ),
+        (
+            ChainError::LeafIsCa {
+                subject: "CN=dev-1".into(),
+            },
+            "leaf-not-ca",
+            "issue a device certificate (not a CA)",
+        ),
+        (
+            ChainError::LeafNotClientAuth {
+                subject: "CN=dev-1".into(),
+            },
+            "leaf-eku",
+            "extendedKeyUsage clientAuth",
+        ),
+        (
+            ChainError::KeyMismatch {
+                subject: "CN=dev-1".into(),
+            },
+            "key",
+            "private/dev-1.key.pem",
+        ),
+        (ChainError::NoCertificate, "leaf", "--cert"),
+    ] {
+        assert_finding(&p, &e, check, &[fix]);
+    }
+    let bad = Cert::parse(b"not DER").expect_err("unparseable");
+    assert_finding(
+        &p,
+        &ChainError::Unparseable {
+            position: 0,
+            source: bad.clone(),
+        },
+        "leaf",
+        &["a valid X.509 certificate"],
+    );
+    assert_finding(
+        &p,
+        &ChainError::Unparseable {
+            position: 1,
+            source: bad,
+        },
+        "chain",
+        &["remove it"],
+    );
+}
+
+#[test]
+fn chain_link_refusals() {
+    let p = pki();
+    assert_finding(
+        &p,
+        &ChainError::NotSignedBy {
+            subject: "CN=dev-1".into(),
+            issuer: "CN=Intermediate".into(),
+        },
+        "chain",
+        &["send the CA certificate that actually issued CN=dev-1"],
+    );
+    assert_finding(
+        &p,
+        &ChainError::IssuerNotCa {
+            subject: "CN=dev-1".into(),
+            issuer: "CN=other".into(),
+        },
+        "chain",
+        &["issue intermediates as CA certificates"],
+    );
+    assert_finding(
+        &p,
+        &ChainError::GroupNotOnPath {
+            group: "CN=Intermediate".into(),
+            verified: "CN=Root".into(),
+        },
+        "chain",
+        &["send the group's certificate CN=Intermediate"],
+    );
+    assert_finding(
+        &p,
+        &ChainError::Rejected {
+            group: "CN=Intermediate".into(),
+            source: webpki::Error::UnknownIssuer,
+        },
+        "chain",
+        &["dps-cli certs inspect"],
+    );
+}
+
+#[test]
+fn the_rule_and_the_rendering_agree_on_a_missing_intermediate() {
+    // The very call the emulator makes: the leaf alone, the group on the intermediate, the
+    // root verified.
+    let p = pki();
+    let trust = dps_chain::Trust {
+        verified: std::slice::from_ref(&p.root),
+        unverified: &[],
+    };
+    let e =
+        dps_chain::verify_group_chain(std::slice::from_ref(&p.leaf), &p.intermediate, trust, now())
+            .expect_err("refused");
+    let c = finding(&p, &e);
+    assert_eq!((c.check.as_str(), c.status), ("chain", Status::Fail));
+    assert!(
+        c.detail.contains("without its issuer CN=Intermediate"),
+        "{c:?}"
+    );
+}
