@@ -195,6 +195,25 @@ pub fn certs_from_bytes(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
+/// Decodes a certificate as the DPS APIs carry it in a JSON field: PEM text (header and
+/// newlines included; the first certificate of a bundle counts) or base64 of DER. The DER is
+/// not parsed here.
+pub fn cert_from_field(text: &str) -> Result<CertificateDer<'static>> {
+    use base64::Engine;
+    let trimmed = text.trim();
+    if trimmed.contains("-----BEGIN") {
+        return certs_from_bytes(trimmed.as_bytes())?
+            .into_iter()
+            .next()
+            .ok_or(Error::NoPemCertificate);
+    }
+    let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map(CertificateDer::from)
+        .map_err(Error::InvalidBase64)
+}
+
 fn read_first_cert(path: &Path) -> Result<CertificateDer<'static>> {
     let hint = Some("create the chain first (create_root_and_intermediate)".to_owned());
     match read_certs(path) {

@@ -79,6 +79,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidPem(#[source] rustls_pki_types::pem::Error),
 
+    /// A certificate field that is neither PEM text nor base64.
+    #[error("neither PEM nor base64 DER ({0})")]
+    InvalidBase64(#[source] base64::DecodeError),
+
     /// PEM text without a `CERTIFICATE` block.
     #[error("no CERTIFICATE block in the file")]
     NoPemCertificate,

@@ -40,7 +40,9 @@ mod layout;
 mod pfx;
 mod profile;
 
-pub use credential::{CertSpec, Credential, certs_from_bytes, pem_cert, read_certs};
+pub use credential::{
+    CertSpec, Credential, cert_from_field, certs_from_bytes, pem_cert, read_certs,
+};
 pub use error::{Error, Result};
 pub use fsx::{FileSet, Mode};
 pub use inspect::{CertSummary, inspect_file, summarize};

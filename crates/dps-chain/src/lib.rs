@@ -6,8 +6,9 @@
 //! finding with the command that fixes it.
 //!
 //! * [`Cert`]: a certificate parsed once.
-//! * [`issuer_path`], [`position`], [`nearest`]: which enrollment group a chain belongs to
-//!   (the nearest to the leaf decides).
+//! * [`decide`] (with [`position`], [`nearest`], [`issuer_path`]): which enrollment group a
+//!   chain belongs to — the nearest to the leaf decides; [`unverified_reference`] explains a
+//!   group that would match once its referenced CA is verified.
 //! * [`verify_group_chain`]: the chain rule for a group — what the device presents must reach
 //!   a certificate verified by proof of possession through the group's certificate; a
 //!   certificate held only by the group never fills a gap.
@@ -46,4 +47,7 @@ pub use rule::{
     Accepted, Trust, check_client_auth, check_end_entity, check_identity, check_individual,
     check_key, check_validity, no_enrollment_group, presented_role, verify_group_chain,
 };
-pub use select::{GroupKey, issuer_path, nearest, position, same_dn};
+pub use select::{
+    Candidate, Decision, GroupKey, decide, issuer_path, nearest, no_group, position, same_dn,
+    unverified_reference,
+};

@@ -4,14 +4,14 @@
 //! certificate is itself the verified CA). A certificate stored only in the group never fills
 //! a gap in what the device sent.
 //!
-//! The walk below gives every refusal its typed reason; rustls-webpki then verifies the very
-//! path (signatures, algorithms, CA flags, path length, EKU) with the verified CAs as the only
-//! trust anchors and the presented certificates as the only intermediates.
+//! rustls-webpki decides acceptance, with the verified CAs as the only trust anchors and the
+//! presented certificates as the only intermediates; when it refuses, a walk over the same
+//! certificates gives the refusal its typed reason (which link, which rule).
 
 use crate::cert::Cert;
 use crate::error::{ChainError, Role};
 use crate::select::issuer_path;
-use rustls_pki_types::{CertificateDer, UnixTime};
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 use webpki::{EndEntityCert, KeyUsage};
 
@@ -149,6 +149,11 @@ pub fn no_enrollment_group(presented: &[Cert], registration_id: &str) -> ChainEr
 
 /// The device chain rule for an enrollment group whose certificate is `group` (see the module
 /// documentation). `presented` is what the device sent, leaf first, in any order after it.
+///
+/// rustls-webpki decides: it searches every path (backtracking over cross-signed and re-keyed
+/// CAs) from the leaf through the presented certificates to a verified CA within its validity,
+/// and accepts only a path that contains the group's certificate. When it finds none, the walk
+/// in `explain` names the failing link.
 pub fn verify_group_chain(
     presented: &[Cert],
     group: &Cert,
@@ -162,7 +167,32 @@ pub fn verify_group_chain(
     check_end_entity(leaf)?;
     check_client_auth(leaf)?;
     let valid: Vec<&Cert> = trust.verified.iter().filter(|v| v.valid_at(now)).collect();
+    match webpki_path(presented, group, &valid, now) {
+        Ok((anchor, path_len)) => Ok(Accepted {
+            verified_ca: valid[anchor].clone(),
+            path_len,
+        }),
+        Err(source) => {
+            Err(
+                explain(presented, group, trust, &valid).unwrap_or_else(|| ChainError::Rejected {
+                    group: group.subject().to_owned(),
+                    source,
+                }),
+            )
+        }
+    }
+}
 
+/// Why no path was found: walks up from the leaf through what the device sent, by name and
+/// signature, and names the first failing link. `None` when the walk reaches a verified CA
+/// through the group's certificate, i.e. the structure is fine and rustls-webpki refused for
+/// another reason (an algorithm, a key size, a constraint).
+fn explain(
+    presented: &[Cert],
+    group: &Cert,
+    trust: Trust<'_>,
+    valid: &[&Cert],
+) -> Option<ChainError> {
     let mut path = vec![0usize];
     let anchor: &Cert = loop {
         let cur = &presented[path[path.len() - 1]];
@@ -176,44 +206,46 @@ pub fn verify_group_chain(
         }
         if cur.self_issued() {
             if let Some(v) = trust.verified.iter().find(|v| v.same_ca(cur)) {
-                return Err(expired(v));
+                return Some(expired(v));
             }
-            return Err(not_verified(group, cur, trust, None));
+            return Some(not_verified(group, cur, trust, None));
         }
-        let next =
-            (0..presented.len()).find(|i| !path.contains(i) && cur.names_issuer(&presented[*i]));
-        match next {
+        let unused = |i: &usize| !path.contains(i);
+        // The signer by name and signature first; a same-name certificate that did not sign
+        // it (a stale copy of a re-keyed CA, an impostor) only when nothing else is there.
+        let signer = (0..presented.len()).find(|i| unused(i) && cur.issued_by(&presented[*i]));
+        match signer {
             Some(i) => {
                 let p = &presented[i];
-                if !cur.signed_by(p) {
-                    return Err(ChainError::NotSignedBy {
-                        subject: cur.subject().to_owned(),
-                        issuer: p.subject().to_owned(),
-                    });
-                }
                 if !p.is_ca() {
-                    return Err(ChainError::IssuerNotCa {
+                    return Some(ChainError::IssuerNotCa {
                         subject: cur.subject().to_owned(),
                         issuer: p.subject().to_owned(),
                     });
                 }
                 path.push(i);
             }
-            None => return Err(gap(cur, group, trust, &valid)),
+            None => {
+                if let Some(p) = presented
+                    .iter()
+                    .enumerate()
+                    .find(|(i, p)| unused(i) && cur.names_issuer(p))
+                    .map(|(_, p)| p)
+                {
+                    return Some(ChainError::NotSignedBy {
+                        subject: cur.subject().to_owned(),
+                        issuer: p.subject().to_owned(),
+                    });
+                }
+                return Some(gap(cur, group, trust, valid));
+            }
         }
     };
     let through_group =
         path.iter().skip(1).any(|&i| presented[i].same_ca(group)) || anchor.same_ca(group);
-    if !through_group {
-        return Err(ChainError::GroupNotOnPath {
-            group: group.subject().to_owned(),
-            verified: anchor.subject().to_owned(),
-        });
-    }
-    webpki_path(presented, group, &valid, now)?;
-    Ok(Accepted {
-        verified_ca: anchor.clone(),
-        path_len: path.len(),
+    (!through_group).then(|| ChainError::GroupNotOnPath {
+        group: group.subject().to_owned(),
+        verified: anchor.subject().to_owned(),
     })
 }
 
@@ -292,23 +324,27 @@ fn gap(cur: &Cert, group: &Cert, trust: Trust<'_>, valid: &[&Cert]) -> ChainErro
 
 /// rustls-webpki over the same inputs: the verified CAs are the only anchors, the presented
 /// certificates the only intermediates, and the path must contain the group's certificate.
+/// Returns the index (in `valid`) of the anchor reached and the number of certificates of the
+/// device on the path.
 fn webpki_path(
     presented: &[Cert],
     group: &Cert,
     valid: &[&Cert],
     now: OffsetDateTime,
-) -> Result<(), ChainError> {
-    let rejected = |source| ChainError::Rejected {
-        group: group.subject().to_owned(),
-        source,
-    };
+) -> Result<(usize, usize), webpki::Error> {
     let secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
-    let ee = EndEntityCert::try_from(presented[0].der()).map_err(rejected)?;
-    let anchors: Vec<_> = valid
+    let ee = EndEntityCert::try_from(presented[0].der())?;
+    let anchors: Vec<(usize, TrustAnchor<'_>)> = valid
         .iter()
-        .filter_map(|v| webpki::anchor_from_trusted_cert(v.der()).ok())
+        .enumerate()
+        .filter_map(|(i, v)| {
+            webpki::anchor_from_trusted_cert(v.der())
+                .ok()
+                .map(|a| (i, a))
+        })
         .collect();
+    let only_anchors: Vec<TrustAnchor<'_>> = anchors.iter().map(|(_, a)| a.clone()).collect();
     let intermediates: Vec<CertificateDer<'_>> =
         presented[1..].iter().map(|c| c.der().clone()).collect();
     let group_ders: Vec<&[u8]> = presented
@@ -317,30 +353,32 @@ fn webpki_path(
         .map(|c| c.der().as_ref())
         .collect();
     let group_anchor = webpki::anchor_from_trusted_cert(group.der()).ok();
+    let same = |a: &TrustAnchor<'_>, b: &TrustAnchor<'_>| {
+        a.subject == b.subject && a.subject_public_key_info == b.subject_public_key_info
+    };
     let must_contain = |p: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
         let in_path = p
             .intermediate_certificates()
             .any(|c| group_ders.contains(&c.der().as_ref()));
-        let anchor = p.anchor();
-        let is_anchor = group_anchor.as_ref().is_some_and(|g| {
-            g.subject == anchor.subject
-                && g.subject_public_key_info == anchor.subject_public_key_info
-        });
+        let is_anchor = group_anchor.as_ref().is_some_and(|g| same(g, p.anchor()));
         if in_path || is_anchor {
             Ok(())
         } else {
             Err(webpki::Error::UnknownIssuer)
         }
     };
-    ee.verify_for_usage(
+    let path = ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
+        &only_anchors,
         &intermediates,
         time,
         KeyUsage::client_auth(),
         None,
         Some(&must_contain),
-    )
-    .map(|_| ())
-    .map_err(rejected)
+    )?;
+    let anchor = anchors
+        .iter()
+        .find(|(_, a)| same(a, path.anchor()))
+        .map_or(0, |(i, _)| *i);
+    Ok((anchor, path.intermediate_certificates().count() + 1))
 }

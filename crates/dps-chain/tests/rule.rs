@@ -2,7 +2,10 @@
 //! checked end to end (HTTPS device API and doctor) in crates/dps-cli/tests/chain_table.rs.
 
 use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
-use dps_chain::{Cert, ChainError, GroupKey, Role, Trust, nearest, verify_group_chain};
+use dps_chain::{
+    Candidate, Cert, ChainError, Decision, GroupKey, Role, Trust, decide, nearest,
+    verify_group_chain,
+};
 use time::{Duration, OffsetDateTime};
 
 struct Pki {
@@ -101,6 +104,47 @@ fn accepted_chains() {
     // The group's certificate is itself the verified CA: the leaf alone is enough.
     verify(&[&p.leaf], &p.intermediate, &[&p.intermediate], now()).expect("verified group cert");
     verify(&[&p.root_leaf], &p.root, &[&p.root], now()).expect("leaf of the root");
+}
+
+#[test]
+fn every_path_is_searched() {
+    let p = pki(30, 30);
+    // Root and intermediate both verified, group on the root: the path through the root counts
+    // even though the intermediate is itself a verified anchor.
+    verify(
+        &[&p.leaf, &p.intermediate],
+        &p.root,
+        &[&p.intermediate, &p.root],
+        now(),
+    )
+    .expect("group on the root, both verified");
+    // A certificate sent twice.
+    verify(
+        &[&p.leaf, &p.intermediate, &p.intermediate],
+        &p.intermediate,
+        &[&p.root],
+        now(),
+    )
+    .expect("sent twice");
+    // A stale copy of the intermediate (same name, another key) before the real one.
+    let other_root = Credential::self_signed(&spec("Root", Profile::RootCa, 30)).expect("root");
+    let stale = parse(
+        &other_root
+            .sign(&spec("Intermediate", Profile::IntermediateCa, 30))
+            .expect("stale"),
+    );
+    verify(
+        &[&p.leaf, &stale, &p.intermediate],
+        &p.intermediate,
+        &[&p.root],
+        now(),
+    )
+    .expect("stale copy first");
+    // Only the stale copy: the leaf names it as its issuer, but it did not sign the leaf.
+    assert!(matches!(
+        verify(&[&p.leaf, &stale], &p.root, &[&p.root], now()),
+        Err(ChainError::NotSignedBy { .. })
+    ));
 }
 
 #[test]
@@ -251,6 +295,37 @@ fn the_nearest_group_decides() {
     // A self-signed rogue with the device's name matches nothing.
     let rogue = Credential::self_signed(&spec("device-1", Profile::RootCa, 30)).expect("rogue");
     assert_eq!(nearest(&[parse(&rogue)], groups), None);
+    // Ties go to the first given; a group's two certificates at one position both count.
+    let candidates = [
+        Candidate {
+            group: 7,
+            key: GroupKey::Cert(&p.intermediate),
+        },
+        Candidate {
+            group: 3,
+            key: GroupKey::Cert(&p.root),
+        },
+        Candidate {
+            group: 7,
+            key: GroupKey::Cert(&p.intermediate),
+        },
+        Candidate {
+            group: 9,
+            key: GroupKey::Cert(&p.intermediate),
+        },
+    ];
+    assert_eq!(
+        decide(&chain, &candidates),
+        Some(Decision {
+            group: 7,
+            position: 1,
+            candidates: vec![0, 2],
+        })
+    );
+    assert_eq!(
+        decide(std::slice::from_ref(&p.leaf), &candidates[1..2]),
+        None
+    );
     let e = dps_chain::no_enrollment_group(std::slice::from_ref(&p.leaf), "device-1");
     assert!(
         e.to_string()

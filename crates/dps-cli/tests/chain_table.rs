@@ -1,6 +1,7 @@
 //! One table of X.509 chains, each row with its hand-written verdict, checked twice against
-//! the same emulator: through the device API over HTTPS (the device client's outcome and DPS
-//! error code) and through `dps-cli doctor --emulator` (the named finding and its fix). The
+//! the same emulator: through the device API over HTTPS (the device client's outcome, DPS
+//! error code and the refusal's message) and through `dps-cli doctor --emulator` (the named
+//! finding, the only failing one, and its fix; for an assigned device, the same group). The
 //! emulator and doctor both decide with `dps_chain`; this table holds them to the service's
 //! rule, row by row.
 //!
@@ -35,6 +36,9 @@ enum Leaf {
     ServerAuthOnly,
     /// Self-signed (not a CA), CN = the registration id.
     SelfSigned,
+    /// Issued by a rogue intermediate: a CA named like the intermediate, with its own key,
+    /// signed by a rogue root named like the root (its own key too).
+    Rogue,
 }
 
 /// What the device sends after its leaf, in this order.
@@ -42,6 +46,11 @@ enum Leaf {
 enum Sent {
     Intermediate,
     Root,
+    /// The rogue intermediate (see [`Leaf::Rogue`]).
+    RogueIntermediate,
+    /// A stale copy of the intermediate: same name, signed by the root, but another key (the
+    /// one before a re-key), so it did not sign the leaf.
+    StaleIntermediate,
 }
 
 /// How the row's chain is made.
@@ -63,10 +72,12 @@ const GOOD: Pki = Pki {
 enum Https {
     /// Status assigned, through this enrollment group.
     Assigned(&'static str),
-    /// HTTP 401 with DPS error code 401002.
-    Refused,
-    /// The registration ends with status `disabled`.
-    Disabled,
+    /// HTTP 401 with DPS error code 401002, the emulator's message containing every needle
+    /// (text characteristic of the refusal's `ChainError` variant).
+    Refused(&'static [&'static str]),
+    /// The registration ends with status `disabled`, its error message naming this
+    /// enrollment group.
+    Disabled(&'static str),
     /// The TLS handshake itself fails: no HTTP status at all.
     Tls,
 }
@@ -152,6 +163,11 @@ fn fail(
     }
 }
 
+/// The emulator's 401002 message for a missing intermediate (`MissingIntermediate`).
+const MISSING_INTERMEDIATE: &str = "without its issuer CN=Table Intermediate CA";
+/// No enrollment group applies (`NoEnrollmentGroup`).
+const NO_GROUP: &str = "no enrollment group whose certificate is on the device's chain";
+
 fn table() -> Vec<Row> {
     use Https::{Assigned, Disabled, Refused, Tls};
     vec![
@@ -163,10 +179,10 @@ fn table() -> Vec<Row> {
         ),
         row(
             "leaf only, group on the intermediate, root verified",
-            Refused,
+            Refused(&[MISSING_INTERMEDIATE]),
             fail(
                 "chain",
-                &["without its issuer CN=Table Intermediate CA"],
+                &[MISSING_INTERMEDIATE],
                 &[
                     "send CN=Table Intermediate CA with the device certificate",
                     "--chain ",
@@ -189,7 +205,10 @@ fn table() -> Vec<Row> {
         ),
         row(
             "missing intermediate: leaf only, group on the root",
-            Refused,
+            Refused(&[
+                NO_GROUP,
+                "the last one was issued by CN=Table Intermediate CA, which the device did not send",
+            ]),
             fail(
                 "enrollment",
                 &["the last one was issued by CN=Table Intermediate CA"],
@@ -214,7 +233,7 @@ fn table() -> Vec<Row> {
         ),
         row(
             "expired leaf",
-            Refused,
+            Refused(&["the device certificate CN=device-1 expired on"]),
             fail(
                 "validity",
                 &["the device certificate CN=device-1 expired on"],
@@ -224,7 +243,7 @@ fn table() -> Vec<Row> {
         ),
         row(
             "expired intermediate",
-            Refused,
+            Refused(&["the intermediate certificate CN=Table Intermediate CA expired on"]),
             fail(
                 "validity",
                 &["the intermediate certificate CN=Table Intermediate CA expired on"],
@@ -237,7 +256,10 @@ fn table() -> Vec<Row> {
         ),
         row(
             "unverified CA: the root uploaded, not verified",
-            Refused,
+            Refused(&[
+                "CN=Table Intermediate CA is not a verified CA certificate",
+                "the uploaded CA certificate \"root\" on this chain is not verified",
+            ]),
             fail(
                 "verified-ca",
                 &["the uploaded CA certificate \"root\" on this chain is not verified"],
@@ -251,7 +273,7 @@ fn table() -> Vec<Row> {
         ),
         row(
             "expired verified CA",
-            Refused,
+            Refused(&["the verified CA certificate CN=Table Root CA expired on"]),
             fail(
                 "verified-ca",
                 &["the verified CA certificate CN=Table Root CA expired on"],
@@ -264,7 +286,7 @@ fn table() -> Vec<Row> {
         ),
         row(
             "wrong EKU: serverAuth only",
-            Refused,
+            Refused(&["CN=device-1 does not allow TLS client authentication"]),
             fail(
                 "leaf-eku",
                 &["does not allow TLS client authentication"],
@@ -274,7 +296,9 @@ fn table() -> Vec<Row> {
         ),
         row(
             "CN mismatch: registration id is not the CN",
-            Refused,
+            Refused(&[
+                "(\"other-device\") is not the device certificate's common name (\"device-1\")",
+            ]),
             fail(
                 "registration-id",
                 &["\"other-device\"", "\"device-1\""],
@@ -294,7 +318,9 @@ fn table() -> Vec<Row> {
         ),
         row(
             "self-signed rogue with CN = the id",
-            Refused,
+            Refused(&[
+                "no enrollment group whose certificate is on the device's chain (CN=device-1);",
+            ]),
             fail(
                 "enrollment",
                 &["no enrollment group whose certificate is on the device's chain (CN=device-1)"],
@@ -320,6 +346,8 @@ fn table() -> Vec<Row> {
             ok("enrollment", &["\"group-int\""]),
             |r| r.sends = WITH_INTERMEDIATE,
         ),
+        // Group order does not decide: group-root comes first, group-int is nearer the leaf.
+        // (DPS allows no two groups on the same certificate, so a true tie cannot be made.)
         row(
             "two matching groups: the intermediate's wins",
             Assigned("group-int"),
@@ -334,7 +362,7 @@ fn table() -> Vec<Row> {
         ),
         row(
             "a disabled nearer group: the root's group does not take the device",
-            Disabled,
+            Disabled("group-int"),
             fail(
                 "group-status",
                 &["the enrollment group \"group-int\" is disabled"],
@@ -348,13 +376,78 @@ fn table() -> Vec<Row> {
                 r.sends = WITH_INTERMEDIATE;
             },
         ),
+        // The intermediate is a trust anchor too, but the path must reach the root's group:
+        // the service takes the path through the intermediate up to the root.
+        row(
+            "root and intermediate verified, group on the root, leaf + intermediate",
+            Assigned("group-root"),
+            ok(
+                "chain",
+                &[
+                    "reaches the verified CA CN=Table Root CA through the group's certificate CN=Table Root CA",
+                ],
+            ),
+            |r| {
+                r.groups = &[("group-root", Ca::Root, true)];
+                r.verified = &[Ca::Root, Ca::Intermediate];
+                r.sends = WITH_INTERMEDIATE;
+            },
+        ),
+        row(
+            "a certificate sent twice: leaf, intermediate, intermediate",
+            Assigned("group-int"),
+            ok(
+                "chain",
+                &[
+                    "reaches the verified CA CN=Table Root CA through the group's certificate CN=Table Intermediate CA",
+                ],
+            ),
+            |r| r.sends = &[Sent::Intermediate, Sent::Intermediate],
+        ),
+        // The service searches every path: the stale copy (same name, old key) is a dead end,
+        // the current intermediate after it completes the chain.
+        row(
+            "a stale copy: leaf, old intermediate (same name, other key), intermediate",
+            Assigned("group-int"),
+            ok(
+                "chain",
+                &[
+                    "reaches the verified CA CN=Table Root CA through the group's certificate CN=Table Intermediate CA",
+                ],
+            ),
+            |r| r.sends = &[Sent::StaleIntermediate, Sent::Intermediate],
+        ),
+        rogue_intermediate(),
     ]
 }
 
-#[test]
-fn the_emulator_and_doctor_agree_with_the_table() {
+/// A rogue intermediate: named like the real one, its own key, signed by a rogue root named
+/// like the real root; the leaf is its. The group is on the real root, which is verified: the
+/// rogue intermediate names the root as its issuer, but the verified root's key did not sign it
+/// (no group applies, and the refusal says why: `dps_chain::no_group`).
+fn rogue_intermediate() -> Row {
+    const NOT_SIGNED: &str = "CN=Table Intermediate CA names CN=Table Root CA as its issuer, but \
+                              that certificate's key did not sign it";
+    row(
+        "a rogue intermediate named like the real one, group on the verified root",
+        Https::Refused(&[NOT_SIGNED]),
+        fail(
+            "chain",
+            &[NOT_SIGNED],
+            &["send the CA certificate that actually issued CN=Table Intermediate CA"],
+        ),
+        |r| {
+            r.pki.leaf = Leaf::Rogue;
+            r.groups = &[("group-root", Ca::Root, true)];
+            r.sends = &[Sent::RogueIntermediate];
+        },
+    )
+}
+
+/// Runs each row through both sides; the mismatches, one line each.
+fn check_rows(rows: Vec<Row>) {
     let mut mismatches = Vec::new();
-    for r in table() {
+    for r in rows {
         let setup = Setup::new(&r);
         if let Err(m) = setup.check_https(&r) {
             mismatches.push(format!("{} [https]: {m}", r.name));
@@ -369,4 +462,9 @@ fn the_emulator_and_doctor_agree_with_the_table() {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+#[test]
+fn the_emulator_and_doctor_agree_with_the_table() {
+    check_rows(table());
 }

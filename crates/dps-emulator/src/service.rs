@@ -82,6 +82,7 @@ pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
                 delete(app, Kind::Registration, &s[1], req.if_match(), || {
                     registration_not_found(&s[1])
                 })?;
+                app.engine().forget(&s[1])?;
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             (3, &Method::POST) if req.lit(2, "query") => {

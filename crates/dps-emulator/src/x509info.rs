@@ -2,7 +2,6 @@
 //! in their place.
 
 use crate::error::{ApiError, ApiResult};
-use base64::Engine;
 use dps_protocol::Thumbprints;
 use dps_protocol::models::X509CertificateInfo;
 use dps_protocol::models::timestamp::Timestamp;
@@ -11,25 +10,12 @@ use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// Decodes a certificate field: PEM text (header and newlines included) or base64 of DER.
-/// The first certificate of a PEM bundle is the one that counts.
+/// Decodes a certificate field ([`dps_certgen::cert_from_field`]: PEM text or base64 of DER)
+/// and checks that it is a certificate, as a 400 when not.
 pub(crate) fn decode(text: &str) -> ApiResult<CertificateDer<'static>> {
     let bad =
         |why: String| ApiError::bad_request(format!("the certificate cannot be parsed: {why}"));
-    let trimmed = text.trim();
-    let der = if trimmed.contains("-----BEGIN") {
-        dps_certgen::certs_from_bytes(trimmed.as_bytes())
-            .map_err(|e| bad(e.to_string()))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| bad("no certificate in the PEM text".into()))?
-    } else {
-        let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|e| bad(format!("neither PEM nor base64 DER ({e})")))?;
-        CertificateDer::from(bytes)
-    };
+    let der = dps_certgen::cert_from_field(text).map_err(|e| bad(e.to_string()))?;
     X509Certificate::from_der(&der).map_err(|e| bad(e.to_string()))?;
     Ok(der)
 }

@@ -148,3 +148,112 @@ fn update_hub_assignment_false_keeps_the_first_hub() {
         assert_eq!(state.assigned_hub.as_deref(), Some(HUB_A));
     });
 }
+
+#[test]
+fn a_deleted_registration_starts_a_new_history() {
+    let t = two_hubs();
+    let service = t.client();
+    rt().block_on(async {
+        let device = enroll(&t, "reborn", None).await;
+        assert_eq!(
+            register(&device).await,
+            at(HUB_A, Substatus::InitialAssignment)
+        );
+        move_to(&service, "reborn", HUB_B).await;
+        assert_eq!(
+            register(&device).await,
+            at(HUB_B, Substatus::DeviceDataMigrated)
+        );
+        service
+            .delete_registration_state("reborn", None)
+            .await
+            .expect("deleted");
+        // A new registration record: its first hub is HUB_B, and HUB_A is no longer "initial".
+        assert_eq!(
+            register(&device).await,
+            at(HUB_B, Substatus::InitialAssignment)
+        );
+        move_to(&service, "reborn", HUB_A).await;
+        assert_eq!(
+            register(&device).await,
+            at(HUB_A, Substatus::DeviceDataMigrated)
+        );
+    });
+}
+
+#[test]
+fn a_registration_stored_before_the_engine_keeps_its_initial_hub() {
+    let t = TestEmulator::start_with(|c| {
+        c.iot_hubs = vec![HUB_A.into(), HUB_B.into()];
+        c.in_memory = false;
+    });
+    let (primary, _) = rt().block_on(async {
+        let (primary, secondary) = symmetric_enrollment(&t.client(), "veteran", |e| {
+            e.allocation_policy = Some(AllocationPolicy::Static);
+            e.iot_hubs = Some(vec![HUB_A.into()]);
+        })
+        .await;
+        let device = t.device(
+            "veteran",
+            DeviceAuth::SymmetricKey(Secret::from(primary.clone())),
+        );
+        assert_eq!(
+            register(&device).await,
+            at(HUB_A, Substatus::InitialAssignment)
+        );
+        (primary, secondary)
+    });
+    // Rewrite the state as an emulator before the registration engine stored it: the first hub
+    // inside the registration document (`_initialHub`) and no history record.
+    let TestEmulator { emulator, dir } = t;
+    emulator.shutdown();
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).expect("state.db");
+    db.execute("DELETE FROM records WHERE kind = 'device-history'", [])
+        .expect("history removed");
+    let body: String = db
+        .query_row(
+            "SELECT body FROM records WHERE kind = 'registration' AND id_lower = 'veteran'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("registration");
+    let mut body: serde_json::Value = serde_json::from_str(&body).expect("json");
+    body["_initialHub"] = serde_json::json!(HUB_A);
+    db.execute(
+        "UPDATE records SET body = ?1 WHERE kind = 'registration' AND id_lower = 'veteran'",
+        [body.to_string()],
+    )
+    .expect("legacy body");
+    drop(db);
+    let mut config = dps_emulator::EmulatorConfig::for_tests(dir.path());
+    config.in_memory = false;
+    config.iot_hubs = vec![HUB_A.into(), HUB_B.into()];
+    let t = TestEmulator {
+        emulator: dps_emulator::Emulator::spawn(config).expect("emulator restarts"),
+        dir,
+    };
+    let service = t.client();
+    rt().block_on(async {
+        let device = t.device("veteran", DeviceAuth::SymmetricKey(Secret::from(primary)));
+        move_to(&service, "veteran", HUB_B).await;
+        assert_eq!(
+            register(&device).await,
+            at(HUB_B, Substatus::DeviceDataMigrated)
+        );
+        move_to(&service, "veteran", HUB_A).await;
+        assert_eq!(
+            register(&device).await,
+            at(HUB_A, Substatus::ReprovisionedToInitialAssignment)
+        );
+        // The legacy field stays internal.
+        let r = t
+            .request_exact(
+                reqwest::Method::GET,
+                "/registrations/veteran?api-version=2021-10-01",
+            )
+            .send()
+            .await
+            .expect("state");
+        assert!(!r.text().await.expect("body").contains("_initialHub"));
+    });
+}

@@ -209,12 +209,13 @@ pub(crate) fn run(inp: &Inputs) -> Vec<Check> {
         individual(&mut out, inp, ind, leaf, &ctx);
         return out.0;
     }
-    let Some(group) = choose_group(&mut out, inp, &chain, &ctx) else {
+    let groups = choose_group(&mut out, inp, &chain, &ctx);
+    if groups.is_empty() {
         if inp.groups.is_none() {
             no_group_lint(&mut out, &chain, &ctx);
         }
         return out.0;
-    };
-    verdict(&mut out, inp, &chain, &group, &ctx);
+    }
+    verdict(&mut out, inp, &chain, &groups, &ctx);
     out.0
 }

@@ -1,11 +1,14 @@
 //! Which enrollment applies to the device, as the service decides: an individual enrollment
 //! first ([`dps_chain::check_individual`]), else the group whose certificate sits nearest to
-//! the leaf ([`dps_chain::nearest`]; a disabled nearest group refuses the device, it does not
-//! fall through to a farther one).
+//! the leaf ([`dps_chain::decide`], over the same candidates the emulator uses: signing
+//! certificates and verified CA references; a disabled nearest group refuses the device, it
+//! does not fall through to a farther one).
 
 use super::checks::{GroupCandidate, Individual, Inputs, Out};
 use super::render::FixContext;
-use dps_chain::{Cert, check_individual, issuer_path, nearest, no_enrollment_group};
+use dps_chain::{
+    Candidate, Cert, check_individual, decide, issuer_path, no_group, unverified_reference,
+};
 
 fn ordinal(i: usize) -> String {
     match i {
@@ -33,13 +36,14 @@ fn placement(chain: &[Cert], position: usize) -> String {
 }
 
 /// The group the service applies to the device, if any, with the `enrollment` and
-/// `group-status` findings.
+/// `group-status` findings: its certificates at the decisive position (one, or both of a
+/// rollover), empty when no group applies.
 pub(super) fn choose_group(
     out: &mut Out,
     inp: &Inputs,
     chain: &[Cert],
     ctx: &FixContext<'_>,
-) -> Option<GroupCandidate> {
+) -> Vec<GroupCandidate> {
     let Some(groups) = &inp.groups else {
         out.warn(
             "enrollment",
@@ -49,14 +53,49 @@ pub(super) fn choose_group(
                     .into(),
             ),
         );
-        return None;
+        return Vec::new();
     };
-    let Some((i, position)) = nearest(chain, groups.iter().map(|g| g.cert.key())) else {
-        let e = no_enrollment_group(chain, &inp.registration_id_or(&chain[0]));
+    // A reference to an unverified CA matches nothing; it only explains a refusal.
+    let counts = |g: &GroupCandidate| g.reference.as_ref().is_none_or(|r| r.verified);
+    let usable: Vec<usize> = (0..groups.len()).filter(|&i| counts(&groups[i])).collect();
+    // Candidates of one group share its id (a --group-cert has none: it is its own group).
+    let group_of = |i: usize| {
+        groups[i]
+            .group_id
+            .as_ref()
+            .and_then(|id| groups.iter().position(|g| g.group_id.as_ref() == Some(id)))
+            .unwrap_or(i)
+    };
+    let candidates: Vec<Candidate<'_>> = usable
+        .iter()
+        .map(|&i| Candidate {
+            group: group_of(i),
+            key: groups[i].cert.key(),
+        })
+        .collect();
+    let Some(decision) = decide(chain, &candidates) else {
+        let references = groups.iter().filter(|g| !counts(g)).filter_map(|g| {
+            match (&g.cert, &g.reference, &g.group_id) {
+                (super::checks::GroupCert::Known(c), Some(r), Some(id)) => {
+                    Some((id.as_str(), r.name.as_str(), c.as_ref()))
+                }
+                _ => None,
+            }
+        });
+        let e = unverified_reference(chain, references)
+            .unwrap_or_else(|| no_group(chain, &candidates, &inp.registration_id_or(&chain[0])));
         out.refusal(&e, ctx);
-        return None;
+        return Vec::new();
     };
-    let g = &groups[i];
+    let position = decision.position;
+    let chosen: Vec<GroupCandidate> = decision
+        .candidates
+        .iter()
+        .map(|&c| groups[usable[c]].clone())
+        .collect();
+    let Some(g) = chosen.first() else {
+        return Vec::new();
+    };
     out.ok(
         "enrollment",
         format!(
@@ -82,7 +121,7 @@ pub(super) fn choose_group(
     } else if g.group_id.is_some() {
         out.ok("group-status", "the enrollment group is enabled".into());
     }
-    Some(g.clone())
+    chosen
 }
 
 /// The individual enrollment for the device's registration id, which takes precedence over

@@ -91,6 +91,15 @@ pub(super) fn usage(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContext<'
             "leaf-not-ca",
             "the device certificate is not a CA certificate".into(),
         ),
+        // The service's group chain rule refuses a CA certificate as the device's own; an
+        // individual enrollment names the very certificate and does not.
+        Err(_) if inp.individual.is_some() => out.warn(
+            "leaf-not-ca",
+            "the device certificate is a CA certificate (basicConstraints CA:TRUE); its \
+             individual enrollment accepts it, but no enrollment group would"
+                .into(),
+            Some("issue device certificates without CA:TRUE (dps-cli certs create-device-certificate)".into()),
+        ),
         Err(e) => out.refusal(&e, ctx),
     }
     match check_client_auth(leaf) {

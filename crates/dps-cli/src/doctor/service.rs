@@ -4,7 +4,6 @@
 use super::checks::{GroupCandidate, GroupCert, Individual, Known, Reference};
 use super::{Check, Status};
 use anyhow::Context;
-use base64::Engine;
 use dps_chain::Cert;
 use dps_protocol::models::{
     AttestationType, EnrollmentGroup, IndividualEnrollment, ProvisioningStatus, QuerySpecification,
@@ -334,18 +333,7 @@ fn group_cert(c: &X509CertificateWithInfo, pool: &[Cert]) -> Option<GroupCert> {
     })
 }
 
-/// A certificate field: PEM text or base64 of DER; the first certificate counts.
+/// A certificate field as the service carries it ([`dps_certgen::cert_from_field`]).
 fn decode(text: &str) -> Option<CertificateDer<'static>> {
-    let trimmed = text.trim();
-    if trimmed.contains("-----BEGIN") {
-        return dps_certgen::certs_from_bytes(trimmed.as_bytes())
-            .ok()?
-            .into_iter()
-            .next();
-    }
-    let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .ok()
-        .map(CertificateDer::from)
+    dps_certgen::cert_from_field(text).ok()
 }

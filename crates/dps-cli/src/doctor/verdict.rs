@@ -10,9 +10,12 @@ pub(super) fn verdict(
     out: &mut Out,
     inp: &Inputs,
     chain: &[Cert],
-    group: &GroupCandidate,
+    groups: &[GroupCandidate],
     ctx: &FixContext<'_>,
 ) {
+    let Some(group) = pick(inp, chain, groups) else {
+        return;
+    };
     if let Some(r) = group.reference.as_ref().filter(|r| !r.verified) {
         let e = ChainError::UnverifiedReference {
             group_id: group.group_id.clone().unwrap_or_default(),
@@ -139,4 +142,28 @@ fn unknown_verified(
                 .into(),
         ),
     );
+}
+
+/// Which of the decided group's certificates to report on: the first that admits the device
+/// (during a rollover either may, as in the emulator), else the first.
+fn pick<'g>(
+    inp: &Inputs,
+    chain: &[Cert],
+    groups: &'g [GroupCandidate],
+) -> Option<&'g GroupCandidate> {
+    if let Some(verified) = &inp.verified {
+        let certs: Vec<Cert> = verified.iter().map(|k| k.cert.clone()).collect();
+        let trust = Trust {
+            verified: &certs,
+            unverified: &[],
+        };
+        let admits = |g: &GroupCandidate| match &g.cert {
+            GroupCert::Known(c) => verify_group_chain(chain, c, trust, inp.now).is_ok(),
+            GroupCert::Summary { .. } => false,
+        };
+        if let Some(g) = groups.iter().find(|g| admits(g)) {
+            return Some(g);
+        }
+    }
+    groups.first()
 }

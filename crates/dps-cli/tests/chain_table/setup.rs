@@ -89,16 +89,33 @@ impl Setup {
         let intermediate = int_params
             .signed_by(&int_key, &root_issuer)
             .expect("intermediate");
+        // A stale copy of the intermediate: its name, signed by the root, another key.
+        let stale = params(INTERMEDIATE_CN, true, false)
+            .signed_by(&key(), &root_issuer)
+            .expect("stale intermediate");
         let int_issuer = Issuer::new(int_params, int_key);
+        // A rogue chain borrowing the real names: a root named like the root and an
+        // intermediate named like the intermediate, each with its own key.
+        let rogue_root_key = key();
+        let rogue_root_params = params(ROOT_CN, true, false);
+        let rogue_root_issuer = Issuer::new(rogue_root_params, rogue_root_key);
+        let rogue_int_key = key();
+        let rogue_int_params = params(INTERMEDIATE_CN, true, false);
+        let rogue_intermediate = rogue_int_params
+            .signed_by(&rogue_int_key, &rogue_root_issuer)
+            .expect("rogue intermediate");
+        let rogue_int_issuer = Issuer::new(rogue_int_params, rogue_int_key);
         let leaf_key = key();
         let mut leaf_params = params(DEVICE, false, r.pki.leaf == Leaf::Expired);
         if r.pki.leaf == Leaf::ServerAuthOnly {
             leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         }
-        let leaf = if r.pki.leaf == Leaf::SelfSigned {
-            leaf_params.self_signed(&leaf_key)
-        } else {
-            leaf_params.signed_by(&leaf_key, &int_issuer)
+        let leaf = match r.pki.leaf {
+            Leaf::SelfSigned => leaf_params.self_signed(&leaf_key),
+            Leaf::Rogue => leaf_params.signed_by(&leaf_key, &rogue_int_issuer),
+            Leaf::Good | Leaf::Expired | Leaf::ServerAuthOnly => {
+                leaf_params.signed_by(&leaf_key, &int_issuer)
+            }
         }
         .expect("leaf");
 
@@ -109,6 +126,8 @@ impl Setup {
             sent.push_str(&match s {
                 Sent::Intermediate => intermediate.pem(),
                 Sent::Root => root.pem(),
+                Sent::RogueIntermediate => rogue_intermediate.pem(),
+                Sent::StaleIntermediate => stale.pem(),
             });
         }
         let chain_file = write("device.pem", &sent);
@@ -216,8 +235,21 @@ impl Setup {
                         .and_then(|x| x.enrollment_group_id.as_deref())
                         == Some(*group)
             }
-            (Https::Refused, Err(e)) => e.status() == Some(401) && e.error_code() == Some(401_002),
-            (Https::Disabled, Err(e)) => e.kind() == ErrorKind::Disabled,
+            (Https::Refused(needles), Err(e)) => {
+                assert!(
+                    !needles.is_empty(),
+                    "{}: a refusal without a needle",
+                    r.name
+                );
+                e.status() == Some(401)
+                    && e.error_code() == Some(401_002)
+                    && needles.iter().all(|n| e.message().contains(n))
+            }
+            (Https::Disabled(group), Err(e)) => {
+                e.kind() == ErrorKind::Disabled
+                    && e.message()
+                        .contains(&format!("the enrollment group {group:?} is disabled"))
+            }
             // The device client (rustls) refuses a key that is not the certificate's before
             // it connects; a raw handshake then shows the emulator refusing it too.
             (Https::Tls, Err(e)) => {
@@ -323,14 +355,56 @@ impl Setup {
         })?;
         let checks = list.as_array().cloned().unwrap_or_default();
         let f: &Finding = &r.doctor;
-        let found = checks.iter().any(|c| matches(c, f));
+        assert!(
+            !f.detail.is_empty() && (f.status == "ok" || !f.fix.is_empty()),
+            "{}: a doctor finding needs a detail needle, and a fix needle unless it is ok",
+            r.name
+        );
         let code = out.status.code().unwrap_or(-1);
-        if found && code == f.exit {
+        let mut wrong = Vec::new();
+        if code != f.exit {
+            wrong.push(format!("exit {code}, not {}", f.exit));
+        }
+        if !checks.iter().any(|c| matches(c, f)) {
+            wrong.push(format!("no entry is {f:?}"));
+        }
+        // The expected failure is doctor's verdict, not one failure among others.
+        let fails: Vec<&str> = checks
+            .iter()
+            .filter(|c| c["status"] == "fail")
+            .filter_map(|c| c["check"].as_str())
+            .collect();
+        if f.status == "fail" && fails != [f.check] {
+            wrong.push(format!(
+                "the failing checks are {fails:?}, not [{:?}]",
+                f.check
+            ));
+        }
+        // Doctor names the group the device API assigned, or the disabled one.
+        let names_group = |check: &str, status: &str, group: &str| {
+            checks.iter().any(|c| {
+                c["check"] == check
+                    && c["status"] == status
+                    && c["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains(&format!("enrollment group {group:?}")))
+            })
+        };
+        match r.https {
+            Https::Assigned(group) if !names_group("enrollment", "ok", group) => {
+                wrong.push(format!("no ok enrollment finding names {group:?}"));
+            }
+            Https::Disabled(group) if !names_group("group-status", "fail", group) => {
+                wrong.push(format!("no failing group-status finding names {group:?}"));
+            }
+            _ => {}
+        }
+        if wrong.is_empty() {
             return Ok(());
         }
         Err(format!(
-            "expected exit {} and {f:?}; got exit {code} and\n{}",
-            f.exit,
+            "{}; doctor said:\n{}",
+            wrong.join("; "),
             serde_json::to_string_pretty(&list).unwrap_or_default()
         ))
     }

@@ -8,7 +8,7 @@ use super::{Attested, Credential, Engine, Enrollment, Identity};
 use crate::error::ApiResult;
 use crate::store::Kind;
 use crate::x509info;
-use dps_chain::{Cert, ChainError, GroupKey, Trust};
+use dps_chain::{Candidate, Cert, ChainError, GroupKey, Trust};
 use dps_protocol::auth::{DEFAULT_SKEW_SECS, SasToken, Secret, derive_device_key};
 use dps_protocol::models::{AttestationType, EnrollmentGroup, X509Attestation};
 use rustls::pki_types::CertificateDer;
@@ -44,9 +44,6 @@ impl Engine<'_> {
     ) -> ApiResult<Result<Identity, Refusal>> {
         if let Err(refusal) = self.check_scope(scope) {
             return Ok(Err(refusal));
-        }
-        if let Err(e) = dps_protocol::check_registration_id(registration_id) {
-            return Ok(Err(Refusal::InvalidId(e.to_string())));
         }
         match credential {
             None => Ok(Err(Refusal::NoCredential {
@@ -152,16 +149,20 @@ impl Engine<'_> {
         id: &str,
         chain: &[CertificateDer<'static>],
     ) -> ApiResult<Result<Identity, Refusal>> {
-        let presented = match Cert::parse_all(chain) {
-            Ok(p) => p,
-            Err((position, source)) => {
-                return Ok(Err(ChainError::Unparseable { position, source }.into()));
-            }
-        };
-        let Some(leaf) = presented.first() else {
+        let Some(leaf_der) = chain.first() else {
             return Ok(Err(ChainError::NoCertificate.into()));
         };
-        if let Err(e) = dps_chain::check_identity(leaf, id) {
+        let leaf = match Cert::parse(leaf_der) {
+            Ok(leaf) => leaf,
+            Err(source) => {
+                return Ok(Err(ChainError::Unparseable {
+                    position: 0,
+                    source,
+                }
+                .into()));
+            }
+        };
+        if let Err(e) = dps_chain::check_identity(&leaf, id) {
             return Ok(Err(e.into()));
         }
         let now = self.app.config.clock.now();
@@ -177,7 +178,7 @@ impl Engine<'_> {
                 }));
             }
             let enrolled = x509_certs(attestation.x509.as_ref(), Slots::Client);
-            if let Err(e) = dps_chain::check_individual(leaf, &enrolled, id, now) {
+            if let Err(e) = dps_chain::check_individual(&leaf, &enrolled, id, now) {
                 return Ok(Err(e.into()));
             }
             return Ok(Ok(Identity {
@@ -189,11 +190,19 @@ impl Engine<'_> {
                 },
             }));
         }
+        // Groups judge the whole chain the device sent.
+        let presented = match Cert::parse_all(chain) {
+            Ok(p) => p,
+            Err((position, source)) => {
+                return Ok(Err(ChainError::Unparseable { position, source }.into()));
+            }
+        };
         let cas = self.cas()?;
-        // Every X.509 group with each of its certificates: signing certificates, or the
-        // verified CA certificates its caReferences name.
+        // Every X.509 group with each certificate it matches with: its signing certificates,
+        // or the verified CA certificates its caReferences name.
         let mut groups: Vec<(EnrollmentGroup, serde_json::Value)> = Vec::new();
         let mut certs: Vec<(usize, Cert)> = Vec::new();
+        let mut unverified: Vec<(usize, String, Cert)> = Vec::new();
         for g in self.app.store.list(Kind::Group, None, None, usize::MAX)? {
             let Ok(group) = serde_json::from_value::<EnrollmentGroup>(g.body.clone()) else {
                 continue;
@@ -208,39 +217,45 @@ impl Engine<'_> {
             for name in ca_references(x509) {
                 if let Some(rec) = self.app.store.get(Kind::Certificate, name)?
                     && let Ok(ca) = serde_json::from_value::<StoredCa>(rec.body)
-                    && ca.is_verified == Some(true)
                     && let Some(c) = parse_text(ca.certificate.as_deref())
                 {
-                    certs.push((groups.len(), c));
+                    if ca.is_verified == Some(true) {
+                        certs.push((groups.len(), c));
+                    } else {
+                        unverified.push((groups.len(), name.to_owned(), c));
+                    }
                 }
             }
             groups.push((group, g.body));
         }
-        let Some((nearest, position)) =
-            dps_chain::nearest(&presented, certs.iter().map(|(_, c)| GroupKey::Cert(c)))
-        else {
-            if let Some(refusal) = self.unverified_reference(&presented, &groups)? {
-                return Ok(Err(refusal));
-            }
-            return Ok(Err(dps_chain::no_enrollment_group(&presented, id).into()));
+        let candidates: Vec<Candidate<'_>> = certs
+            .iter()
+            .map(|(group, c)| Candidate {
+                group: *group,
+                key: GroupKey::Cert(c),
+            })
+            .collect();
+        let Some(decision) = dps_chain::decide(&presented, &candidates) else {
+            let references = unverified
+                .iter()
+                .map(|(g, name, c)| (groups[*g].0.enrollment_group_id.as_str(), name.as_str(), c));
+            return Ok(Err(dps_chain::unverified_reference(&presented, references)
+                .unwrap_or_else(|| dps_chain::no_group(&presented, &candidates, id))
+                .into()));
         };
         // The nearest group decides; when both of its certificates sit there, either may admit.
-        let group_index = certs[nearest].0;
-        let path = dps_chain::issuer_path(&presented);
         let trust = Trust {
             verified: &cas.verified,
             unverified: &cas.unverified,
         };
         let mut first_refusal = None;
-        for (_, cert) in certs.iter().filter(|(g, c)| {
-            *g == group_index
-                && dps_chain::position(&presented, &path, GroupKey::Cert(c)) == Some(position)
-        }) {
+        for &i in &decision.candidates {
+            let cert = &certs[i].1;
             match dps_chain::verify_group_chain(&presented, cert, trust, now) {
                 Ok(_) => {
                     return Ok(Ok(Identity {
                         registration_id: id.to_owned(),
-                        enrollment: Enrollment::group(&groups[group_index].1)?,
+                        enrollment: Enrollment::group(&groups[decision.group].1)?,
                         attested: Attested::X509 {
                             leaf_info,
                             signing_info: Some(x509info::info(cert.der())?),
@@ -280,36 +295,6 @@ impl Engine<'_> {
             }
         }
         Ok(cas)
-    }
-
-    /// A group whose `caReferences` names an uploaded CA certificate that is on the device's
-    /// chain but not verified: that group would match once the CA is verified.
-    fn unverified_reference(
-        &self,
-        presented: &[Cert],
-        groups: &[(EnrollmentGroup, serde_json::Value)],
-    ) -> ApiResult<Option<Refusal>> {
-        let path = dps_chain::issuer_path(presented);
-        for (g, _) in groups {
-            for name in ca_references(g.attestation.x509.as_ref()) {
-                if let Some(rec) = self.app.store.get(Kind::Certificate, name)?
-                    && let Ok(ca) = serde_json::from_value::<StoredCa>(rec.body)
-                    && ca.is_verified != Some(true)
-                    && let Some(c) = parse_text(ca.certificate.as_deref())
-                    && dps_chain::position(presented, &path, GroupKey::Cert(&c)).is_some()
-                {
-                    return Ok(Some(
-                        ChainError::UnverifiedReference {
-                            group_id: g.enrollment_group_id.clone(),
-                            name: name.to_owned(),
-                            subject: c.subject().to_owned(),
-                        }
-                        .into(),
-                    ));
-                }
-            }
-        }
-        Ok(None)
     }
 }
 

@@ -11,8 +11,9 @@ use dps_protocol::models::{
 };
 use serde_json::Value;
 
-/// An individual enrollment or an enrollment group, typed, with its stored document.
-#[derive(Debug, Clone)]
+/// An individual enrollment or an enrollment group, typed, with its stored document. Its
+/// `Debug` names the enrollment only: the documents hold symmetric keys.
+#[derive(Clone)]
 pub(crate) enum Enrollment {
     /// An individual enrollment.
     Individual {
@@ -41,6 +42,21 @@ pub(crate) struct Allocation<'a> {
     pub(crate) policy: Option<&'a AllocationPolicy>,
     /// The webhook for `custom`.
     pub(crate) custom: Option<&'a CustomAllocationDefinition>,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Individual { record, .. } => f
+                .debug_struct("Individual")
+                .field("registration_id", &record.registration_id)
+                .finish_non_exhaustive(),
+            Self::Group { record, .. } => f
+                .debug_struct("Group")
+                .field("enrollment_group_id", &record.enrollment_group_id)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 fn typed<T: serde::de::DeserializeOwned>(raw: &Value, what: &str) -> ApiResult<T> {

@@ -1,6 +1,7 @@
 //! [`Refusal`]: why the engine did not authenticate a device, typed, and how every transport
 //! renders it (DPS answers 401002 for every authentication failure, 404001 for an unknown ID
-//! scope, 400004 for a malformed registration id).
+//! scope). A malformed registration id is refused before authentication, by
+//! `records::check_id` (400004).
 
 use crate::error::{ApiError, codes};
 use dps_chain::ChainError;
@@ -17,9 +18,6 @@ pub(crate) enum Refusal {
         /// The emulator's.
         served: String,
     },
-    /// The registration id breaks the id rule.
-    #[error("{0}")]
-    InvalidId(String),
     /// Neither a certificate nor a SAS token.
     #[error(
         "{registration_id:?} presented no client certificate and no SharedAccessSignature; an X.509 device must \
@@ -88,7 +86,6 @@ impl Refusal {
     pub(crate) fn code(&self) -> dps_protocol::codes::ErrorCode {
         match self {
             Refusal::UnknownScope { .. } => codes::NOT_FOUND,
-            Refusal::InvalidId(_) => codes::INVALID_ID,
             _ => codes::UNAUTHORIZED,
         }
     }

@@ -74,11 +74,16 @@ struct StoredOperation {
 }
 
 /// What the engine remembers of a device beside its registration state: the first hub it was
-/// assigned, which the reprovisioning policy needs and the service never shows.
+/// assigned, which the reprovisioning policy needs and the service never shows. It belongs to
+/// one registration record, named by that record's creation time, so a deleted and recreated
+/// registration starts a new history.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeviceHistory {
+    /// The first hub of the registration.
     initial_hub: Option<String>,
+    /// `createdDateTimeUtc` of the registration record it belongs to.
+    registration_created: Option<Timestamp>,
 }
 
 impl Engine<'_> {
@@ -96,28 +101,29 @@ impl Engine<'_> {
         let prev_state: Option<DeviceRegistrationState> = previous
             .as_ref()
             .and_then(|p| serde_json::from_value(p.body.clone()).ok());
-        // The history counts only while the registration it belongs to exists; a legacy
-        // record kept the first hub inside the state as `_initialHub`.
-        let history: DeviceHistory = match &previous {
-            None => DeviceHistory::default(),
-            Some(p) => match app.store.get(Kind::DeviceHistory, id)? {
-                Some(h) => serde_json::from_value(h.body).unwrap_or_default(),
-                None => DeviceHistory {
-                    initial_hub: p
-                        .body
-                        .get("_initialHub")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                },
-            },
+        let created = prev_state
+            .as_ref()
+            .and_then(|p| p.created_date_time_utc.clone());
+        // The history of this very registration record; a record written before the history
+        // existed kept the first hub inside the state, as `_initialHub`.
+        let stored: Option<DeviceHistory> = match &previous {
+            None => None,
+            Some(_) => app
+                .store
+                .get(Kind::DeviceHistory, id)?
+                .and_then(|h| serde_json::from_value::<DeviceHistory>(h.body).ok())
+                .filter(|h| h.registration_created.is_some() && h.registration_created == created),
         };
+        let history_is_stored = stored.is_some();
+        let initial_hub: Option<String> = stored.and_then(|h| h.initial_hub).or_else(|| {
+            previous
+                .as_ref()
+                .and_then(|p| p.body.get("_initialHub"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
         let mut state = match self
-            .assign(
-                who,
-                payload,
-                prev_state.as_ref(),
-                history.initial_hub.as_deref(),
-            )
+            .assign(who, payload, prev_state.as_ref(), initial_hub.as_deref())
             .await
         {
             Ok(state) => state,
@@ -137,10 +143,8 @@ impl Engine<'_> {
             }
         };
         let stamp = Timestamp::from_datetime(now).into_string();
-        state["createdDateTimeUtc"] = prev_state
-            .as_ref()
-            .and_then(|p| p.created_date_time_utc.as_ref())
-            .map_or_else(|| json!(stamp), |t| json!(t));
+        let created = created.unwrap_or_else(|| Timestamp::from_datetime(now));
+        state["createdDateTimeUtc"] = json!(created);
         state["lastUpdatedDateTimeUtc"] = json!(stamp);
         let etag = new_etag();
         state["etag"] = json!(etag);
@@ -153,11 +157,17 @@ impl Engine<'_> {
                 body: state.clone(),
             },
         )?;
-        if history.initial_hub.is_none()
-            && let Some(hub) = state.get("assignedHub").and_then(Value::as_str)
-        {
+        // Remember the first hub of this registration once: the legacy one, or this one.
+        let first_hub = initial_hub.or_else(|| {
+            state
+                .get("assignedHub")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        if !history_is_stored && first_hub.is_some() {
             let history = DeviceHistory {
-                initial_hub: Some(hub.to_owned()),
+                initial_hub: first_hub,
+                registration_created: Some(created),
             };
             app.store.put(
                 Kind::DeviceHistory,
@@ -169,7 +179,6 @@ impl Engine<'_> {
                 },
             )?;
         }
-
         let mut result = records::present(&state);
         let group_id = who.enrollment.group_id();
         match &who.attested {
@@ -257,6 +266,14 @@ impl Engine<'_> {
             status,
             registration_state: op.result,
         })
+    }
+
+    /// Forgets what the engine remembered of a device whose registration record was deleted.
+    pub(crate) fn forget(&self, registration_id: &str) -> ApiResult<()> {
+        self.app
+            .store
+            .delete(Kind::DeviceHistory, registration_id)?;
+        Ok(())
     }
 
     /// The registration state of `who`, as the device's status lookup returns it.
