@@ -33,7 +33,8 @@ pub struct Cert {
     not_after: OffsetDateTime,
     is_ca: bool,
     client_auth: Option<bool>,
-    thumbprints: Thumbprints,
+    /// Computed on first use: the rule itself rarely needs them.
+    thumbprints: std::sync::OnceLock<Thumbprints>,
 }
 
 impl std::fmt::Debug for Cert {
@@ -41,7 +42,7 @@ impl std::fmt::Debug for Cert {
         f.debug_struct("Cert")
             .field("subject", &self.subject)
             .field("issuer", &self.issuer)
-            .field("sha256", &self.thumbprints.sha256)
+            .field("sha256", &self.thumbprints().sha256)
             .finish_non_exhaustive()
     }
 }
@@ -88,7 +89,7 @@ impl Cert {
             not_after: c.validity().not_after.to_datetime(),
             is_ca: c.is_ca(),
             client_auth,
-            thumbprints: Thumbprints::of_der(der),
+            thumbprints: std::sync::OnceLock::new(),
         })
     }
 
@@ -139,7 +140,8 @@ impl Cert {
     }
     /// SHA-1 and SHA-256 thumbprints of the DER.
     pub fn thumbprints(&self) -> &Thumbprints {
-        &self.thumbprints
+        self.thumbprints
+            .get_or_init(|| Thumbprints::of_der(&self.der))
     }
 
     /// Whether the issuer DN equals the subject DN.

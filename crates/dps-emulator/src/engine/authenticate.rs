@@ -255,7 +255,10 @@ impl Engine<'_> {
                 Ok(_) => {
                     return Ok(Ok(Identity {
                         registration_id: id.to_owned(),
-                        enrollment: Enrollment::group(&groups[decision.group].1)?,
+                        enrollment: Enrollment::from_group(
+                            groups[decision.group].0.clone(),
+                            &groups[decision.group].1,
+                        ),
                         attested: Attested::X509 {
                             leaf_info,
                             signing_info: Some(x509info::info(cert.der())?),

@@ -79,10 +79,15 @@ impl Enrollment {
 
     /// Reads a stored enrollment group.
     pub(crate) fn group(raw: &Value) -> ApiResult<Self> {
-        Ok(Self::Group {
-            record: Box::new(typed(raw, "enrollment group")?),
+        Ok(Self::from_group(typed(raw, "enrollment group")?, raw))
+    }
+
+    /// An enrollment group already read into its model, with its stored document.
+    pub(crate) fn from_group(record: EnrollmentGroup, raw: &Value) -> Self {
+        Self::Group {
+            record: Box::new(record),
             raw: records::present(raw),
-        })
+        }
     }
 
     /// The group's id, for group members.
