@@ -185,7 +185,7 @@ async fn flow(
         verified.properties.thumbprint.as_deref().unwrap_or("?")
     );
     equivalent(&format!(
-        "dps-cli --emulator {emu} certificate prove --name {CA_NAME} --ca-cert {out}/certs/{ROOT_PREFIX}.cert.pem --ca-key {out}/private/{ROOT_PREFIX}.key.pem"
+        "dps-cli --emulator {emu} certificate prove --name {CA_NAME} --cert {out}/certs/{ROOT_PREFIX}.cert.pem --key {out}/private/{ROOT_PREFIX}.key.pem"
     ));
 
     step(
@@ -203,7 +203,7 @@ async fn flow(
         group.etag.as_deref().unwrap_or("?")
     );
     equivalent(&format!(
-        "dps-cli --emulator {emu} enrollment-group create --group-id {} --certificate {out}/certs/{INTERMEDIATE_PREFIX}.cert.pem",
+        "dps-cli --emulator {emu} enrollment-group create --group-id {} --cert {out}/certs/{INTERMEDIATE_PREFIX}.cert.pem",
         args.group
     ));
 

@@ -16,7 +16,12 @@ use std::path::PathBuf;
 pub enum CertsCommand {
     /// Create the root and intermediate CA and the chain file (certGen.sh
     /// create_root_and_intermediate).
-    #[command(alias = "create_root_and_intermediate")]
+    #[command(
+        alias = "create_root_and_intermediate",
+        after_help = "Examples:
+  dps-cli certs create-root-and-intermediate --algorithm ecdsa-p256 --out ecc-certs
+  dps-cli certs create-root-and-intermediate --out ecc-certs --algorithm ecdsa-p256 --force   # replaces that chain"
+    )]
     CreateRootAndIntermediate(ChainArgs),
     /// Create a proof-of-possession certificate whose CN is the verification code DPS gave
     /// you (certGen.sh create_verification_certificate).
@@ -33,16 +38,25 @@ pub enum CertsCommand {
         leaf: LeafArgs,
     },
     /// Create device certificates signed by the root CA (certGen.sh create_device_certificate).
-    #[command(alias = "create_device_certificate")]
+    #[command(
+        alias = "create_device_certificate",
+        after_help = "Example:\n  dps-cli certs create-device-certificate sensor --count 3 --algorithm ecdsa-p256 --out ecc-certs   # sensor-1 ... sensor-3"
+    )]
     CreateDeviceCertificate(DeviceArgs),
     /// Create device certificates signed by the intermediate CA (certGen.sh
     /// create_device_certificate_from_intermediate). Use these with an enrollment group on
     /// the intermediate.
-    #[command(alias = "create_device_certificate_from_intermediate")]
+    #[command(
+        alias = "create_device_certificate_from_intermediate",
+        after_help = "Example:\n  dps-cli certs create-device-certificate-from-intermediate dev1 --out certs"
+    )]
     CreateDeviceCertificateFromIntermediate(DeviceArgs),
     /// Create an IoT Edge device CA certificate "NAME.ca" signed by the intermediate
     /// (certGen.sh create_edge_device_certificate).
-    #[command(alias = "create_edge_device_certificate")]
+    #[command(
+        alias = "create_edge_device_certificate",
+        after_help = "Example:\n  dps-cli certs create-edge-device-certificate my-edge --out certs"
+    )]
     CreateEdgeDeviceCertificate {
         /// Edge device name; the certificate's CN is "NAME.ca".
         name: String,
@@ -52,6 +66,7 @@ pub enum CertsCommand {
     },
     /// Print subject, issuer, validity, key type, CA flag and SHA-1/SHA-256 thumbprints of
     /// every certificate in PEM or DER files.
+    #[command(after_help = "Example:\n  dps-cli certs inspect certs/certs/dev1-full-chain.cert.pem")]
     Inspect {
         /// Certificate files (PEM with one or more certificates, or DER).
         #[arg(required = true)]
@@ -71,7 +86,7 @@ pub struct OutArgs {
 #[derive(Debug, clap::Args)]
 pub struct KeyArgs {
     /// Key algorithm of the new keys: rsa-2048, rsa-4096 (certGen.sh), ecdsa-p256, ecdsa-p384.
-    #[arg(long, default_value = "rsa-4096", value_parser = parse_algorithm)]
+    #[arg(long, default_value = "rsa-4096", value_parser = AlgorithmParser)]
     pub algorithm: KeyAlgorithm,
     /// Validity in days.
     #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS)]
@@ -138,8 +153,39 @@ pub struct DeviceArgs {
     pub leaf: LeafArgs,
 }
 
-fn parse_algorithm(s: &str) -> Result<KeyAlgorithm, String> {
-    s.parse().map_err(|e: dps_certgen::Error| e.to_string())
+/// `--algorithm`'s parser: the four names completion scripts offer, and the spellings
+/// [`KeyAlgorithm`]'s `FromStr` also takes (`p256`, `rsa`, ...).
+#[derive(Debug, Clone, Copy)]
+struct AlgorithmParser;
+
+impl clap::builder::TypedValueParser for AlgorithmParser {
+    type Value = KeyAlgorithm;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<KeyAlgorithm, clap::Error> {
+        let text = value.to_string_lossy();
+        text.parse().map_err(|e: dps_certgen::Error| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{text}' for '--algorithm': {e}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["rsa-2048", "rsa-4096", "ecdsa-p256", "ecdsa-p384"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 impl LeafArgs {

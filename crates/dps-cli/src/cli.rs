@@ -14,8 +14,8 @@ use clap::{CommandFactory, FromArgMatches};
 const AFTER_HELP: &str = "\
 Examples:
   dps-cli certs create-root-and-intermediate --out certs
-  dps-cli --emulator certificate prove --name azure-iot-test-only-root --ca-cert certs/certs/azure-iot-test-only.root.ca.cert.pem --ca-key certs/private/azure-iot-test-only.root.ca.key.pem
-  dps-cli --emulator enrollment-group create --group-id my-group --certificate certs/certs/azure-iot-test-only.intermediate.cert.pem
+  dps-cli --emulator certificate prove --name azure-iot-test-only-root --cert certs/certs/azure-iot-test-only.root.ca.cert.pem --key certs/private/azure-iot-test-only.root.ca.key.pem
+  dps-cli --emulator enrollment-group create --group-id my-group --cert certs/certs/azure-iot-test-only.intermediate.cert.pem
 
 The service: --connection-string (or DPS_CONNECTION_STRING) for a DPS in Azure, --emulator for a
 local one (`dps-cli emulator start`). --output json prints one stable JSON document per command
@@ -33,7 +33,7 @@ Examples:
   dps-cli doctor --cert certs/certs/dev1-full-chain.cert.pem --key certs/private/dev1.key.pem \\
       --group-cert certs/certs/azure-iot-test-only.intermediate.cert.pem \\
       --verified-ca certs/certs/azure-iot-test-only.root.ca.cert.pem
-  dps-cli doctor --cert dev1-full-chain.cert.pem --emulator --group-id my-group";
+  dps-cli doctor --cert certs/certs/dev1-full-chain.cert.pem --emulator --group-id my-group";
 
 /// Enroll X.509 devices in Azure IoT Hub DPS, and prove offline that they provision.
 #[derive(Debug, clap::Parser)]
@@ -65,9 +65,6 @@ pub enum Command {
     /// Individual enrollments (X.509, symmetric key, TPM), one by one or in bulk.
     #[command(subcommand)]
     Enrollment(EnrollmentCommand),
-    /// Device registration states: show, list by group, delete.
-    #[command(subcommand)]
-    Registration(RegistrationCommand),
     /// CA certificates of the DPS and proof of possession (`prove` does it all).
     Certificate(CertificateArgs),
     /// Register a device as it will in the field (X.509 or symmetric key) and show its hub.
@@ -79,6 +76,9 @@ pub enum Command {
         long_about = DOCTOR_LONG_ABOUT
     )]
     Doctor(DoctorArgs),
+    /// Device registration states: show, list by group, delete.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
     /// Run the local DPS emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
@@ -105,9 +105,53 @@ pub fn command() -> clap::Command {
 }
 
 /// Parses the process's arguments; usage errors exit 2, `--help` and `--version` 0.
+///
+/// A subcommand that exists only under the other of `certs` (certificate files on disk) and
+/// `certificate` (CA certificates on the DPS) gets a tip naming the right one.
 pub fn parse() -> Cli {
-    let matches = command().get_matches();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = command().try_get_matches_from(&args).unwrap_or_else(|e| {
+        if e.kind() == clap::error::ErrorKind::InvalidSubcommand {
+            let words: Vec<String> = args
+                .iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if let Some(tip) = other_group_tip(&words) {
+                let rendered = e.render().to_string();
+                let (head, tail) = match rendered.find("\nUsage:") {
+                    Some(i) => rendered.split_at(i),
+                    None => (rendered.as_str(), ""),
+                };
+                eprint!("{}\n  tip: {tip}\n{tail}", head.trim_end());
+                std::process::exit(2);
+            }
+        }
+        e.exit()
+    });
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The tip for `dps-cli certificate inspect` (it is `certs inspect`) and for
+/// `dps-cli certs prove` and the like (they are `certificate ...`): the two groups are easy to
+/// mix up. `words` are the arguments after the program name.
+pub fn other_group_tip(words: &[String]) -> Option<String> {
+    let position = words
+        .iter()
+        .position(|w| w == "certs" || w == "certificate")?;
+    let group = words[position].as_str();
+    let sub = words[position + 1..].iter().find(|w| !w.starts_with('-'))?;
+    let (other, what) = match group {
+        "certificate" => ("certs", "certificate and key files on disk"),
+        _ => ("certificate", "the CA certificates of the DPS"),
+    };
+    let exists = command()
+        .find_subcommand(other)
+        .and_then(|c| c.find_subcommand(sub))
+        .is_some();
+    exists.then(|| {
+        format!("`{sub}` is a command of `dps-cli {other}` ({what}): try `dps-cli {other} {sub}`")
+    })
 }
 
 /// Runs a parsed command line.
@@ -122,11 +166,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Device(cmd) => crate::device::run(cmd, &global),
         Command::Doctor(args) => crate::doctor::run(&args, &global),
         Command::Emulator(cmd) => crate::emulator::run(cmd, global.output),
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut command(), "dps-cli", &mut script);
-            crate::output::print_text(&String::from_utf8_lossy(&script))
-        }
+        Command::Completions { shell } => crate::output::print_text(&completions(shell)),
+    }
+}
+
+/// The completion script for `shell`.
+///
+/// clap_complete 4.6's bash generator names the per-subcommand cases of a hyphenated binary
+/// `dps__subcmd__cli__subcmd__certs` while its dispatch loop looks up `dps__cli__subcmd__certs`,
+/// so nothing below the top level would complete; the cases are renamed to what the loop uses.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "dps-cli", &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => script.replace("dps__subcmd__cli", "dps__cli"),
+        _ => script,
     }
 }
 

@@ -38,7 +38,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Global options", value_name = "DATA_DIR", num_args = 0..=1)]
     pub emulator: Option<Option<PathBuf>>,
     /// Output format: table for people, json for scripts (shapes in crates/dps-cli/JSON.md).
-    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(long, short = 'o', global = true, help_heading = "Global options", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
     /// Log every service request (operation, id, status, attempts) on stderr.
     #[arg(long, short = 'v', global = true, help_heading = "Global options")]

@@ -46,13 +46,13 @@ pub struct RegisterArgs {
     #[arg(long, value_name = "ID")]
     pub registration_id: Option<String>,
     /// The device certificate (PEM or DER): the leaf, or the leaf followed by its intermediates.
-    #[arg(long, value_name = "CHAIN.pem", requires = "key")]
+    #[arg(long, value_name = "CHAIN.pem")]
     pub cert: Option<PathBuf>,
     /// The device certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "KEY.pem", requires = "cert")]
     pub key: Option<PathBuf>,
-    /// Password of an encrypted --key.
-    #[arg(long, requires = "key")]
+    /// Password of an encrypted --key, or of a PFX given as --cert.
+    #[arg(long = "password", alias = "key-password", value_name = "PASSWORD")]
     pub key_password: Option<String>,
     /// More intermediate certificates to send after those in --cert (repeatable).
     #[arg(long, value_name = "EXTRA.pem", requires = "cert")]
@@ -163,7 +163,7 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
         )
     })?;
     let key = read_key(key_path, args.key_password.as_deref())
-        .context("loading --key (an encrypted key needs --key-password)")?;
+        .context("loading --key (an encrypted key needs --password)")?;
     if key.public_key != leaf.public_key() {
         return Err(Hint::error(
             format!(

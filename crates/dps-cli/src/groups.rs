@@ -22,7 +22,7 @@ pub enum GroupCommand {
     /// Create an enrollment group: X.509 (a CA certificate file, or a verified CA by name) or
     /// symmetric key; fails if it exists
     #[command(after_help = "Examples:
-  dps-cli enrollment-group create --group-id my-group --certificate certs/certs/azure-iot-test-only.intermediate.cert.pem
+  dps-cli enrollment-group create --group-id root-group --cert certs/certs/azure-iot-test-only.root.ca.cert.pem
   dps-cli enrollment-group create --group-id by-name --ca-reference azure-iot-test-only-root --iot-hub hub1.azure-devices.net
   dps-cli --output json enrollment-group create --group-id sk-group --symmetric-key --edge")]
     Create(CreateArgs),
@@ -35,11 +35,11 @@ pub enum GroupCommand {
     /// Change an enrollment group: read it, apply the flags given, write it back with its ETag
     /// as If-Match (or --if-match)
     #[command(after_help = "Examples:
-  dps-cli enrollment-group update --group-id my-group --provisioning-status disabled
-  dps-cli enrollment-group update --group-id my-group --iot-hub a.azure-devices.net --iot-hub b.azure-devices.net --allocation-policy geoLatency")]
+  dps-cli enrollment-group update --group-id root-group --provisioning-status disabled
+  dps-cli enrollment-group update --group-id root-group --iot-hub a.azure-devices.net --iot-hub b.azure-devices.net --allocation-policy geoLatency")]
     Update(UpdateArgs),
     /// Delete an enrollment group (its devices' registrations stay until deleted)
-    #[command(after_help = "Example:\n  dps-cli enrollment-group delete --group-id my-group")]
+    #[command(after_help = "Example:\n  dps-cli enrollment-group delete --group-id sk-group")]
     Delete(DeleteArgs),
     /// List the device registrations made through an enrollment group (all pages)
     #[command(
@@ -48,15 +48,15 @@ pub enum GroupCommand {
     Registrations(RegistrationsArgs),
 }
 
-/// How member devices attest. On create exactly one of --certificate, --ca-reference and
+/// How member devices attest. On create exactly one of --cert, --ca-reference and
 /// --symmetric-key; on update, any of them replaces the attestation.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GroupAttestationArgs {
     /// The signing CA certificate (root or intermediate), PEM or DER (.pem, .cer).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_reference", "symmetric_key"])]
+    #[arg(long = "cert", alias = "certificate", value_name = "FILE", conflicts_with_all = ["ca_reference", "symmetric_key"])]
     pub certificate: Option<PathBuf>,
     /// A second signing certificate, for rolling over.
-    #[arg(long, value_name = "FILE", requires = "certificate", conflicts_with_all = ["ca_reference", "symmetric_key"])]
+    #[arg(long = "secondary-cert", alias = "secondary-certificate", value_name = "FILE", requires = "certificate", conflicts_with_all = ["ca_reference", "symmetric_key"])]
     pub secondary_certificate: Option<PathBuf>,
     /// The name of a verified CA certificate on the DPS (see `dps-cli certificate prove`).
     #[arg(long, value_name = "NAME", conflicts_with = "symmetric_key")]
@@ -80,11 +80,11 @@ impl GroupAttestationArgs {
     /// The attestation the flags describe, or `None` when none is given.
     pub fn build(&self) -> anyhow::Result<Option<AttestationMechanism>> {
         if let Some(p) = &self.certificate {
-            let primary = read_certificate(p, "--certificate")?;
+            let primary = read_certificate(p, "--cert")?;
             let secondary = self
                 .secondary_certificate
                 .as_ref()
-                .map(|s| read_certificate(s, "--secondary-certificate"))
+                .map(|s| read_certificate(s, "--secondary-cert"))
                 .transpose()?;
             return Ok(Some(AttestationMechanism::x509(X509Attestation::signing(
                 primary, secondary,
@@ -201,7 +201,7 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let attestation = args
                 .attestation
                 .build()?
-                .context("give --certificate, --ca-reference or --symmetric-key")?;
+                .context("give --cert, --ca-reference or --symmetric-key")?;
             let mut group = EnrollmentGroup::new(&args.group_id, attestation);
             args.settings.apply((&mut group).into(), true)?;
             let created = rt

@@ -15,14 +15,7 @@ const INTERMEDIATE_KEY: &str = "certs/private/azure-iot-test-only.intermediate.k
 fn proof_of_possession_step_by_step() {
     let env = Env::new();
     env.chain();
-    let up = env.json(&[
-        "certificate",
-        "upload",
-        "--name",
-        "root",
-        "--certificate",
-        ROOT,
-    ]);
+    let up = env.json(&["certificate", "upload", "--name", "root", "--cert", ROOT]);
     assert_eq!(up["properties"]["isVerified"], false);
     let code = env.json(&[
         "certificate",
@@ -53,7 +46,7 @@ fn proof_of_possession_step_by_step() {
         "verify",
         "--name",
         "root",
-        "--certificate",
+        "--cert",
         "certs/certs/verification-code.cert.pem",
         "--etag",
         etag,
@@ -92,16 +85,16 @@ fn prove_checks_the_ca_before_uploading() {
     env.chain();
     // The intermediate's key does not belong to the root.
     env.cli()
-        .args(["certificate", "prove", "--name", "root", "--ca-cert", ROOT])
-        .args(["--ca-key", INTERMEDIATE_KEY])
+        .args(["certificate", "prove", "--name", "root", "--cert", ROOT])
+        .args(["--key", INTERMEDIATE_KEY])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("cannot use"))
         .stderr(predicate::str::contains("hint:"));
     // A wrong password.
     env.cli()
-        .args(["certificate", "prove", "--name", "root", "--ca-cert", ROOT])
-        .args(["--ca-key", ROOT_KEY, "--password", "4321"])
+        .args(["certificate", "prove", "--name", "root", "--cert", ROOT])
+        .args(["--key", ROOT_KEY, "--password", "4321"])
         .assert()
         .code(1);
     assert_eq!(env.json(&["certificate", "list"]), json!([]));
@@ -109,21 +102,21 @@ fn prove_checks_the_ca_before_uploading() {
     env.cli()
         .args(["certificate", "upload", "--name", "root"])
         .args([
-            "--certificate",
+            "--cert",
             "certs/certs/azure-iot-test-only.intermediate.cert.pem",
         ])
         .assert()
         .success();
     env.cli()
-        .args(["certificate", "prove", "--name", "root", "--ca-cert", ROOT])
-        .args(["--ca-key", ROOT_KEY])
+        .args(["certificate", "prove", "--name", "root", "--cert", ROOT])
+        .args(["--key", ROOT_KEY])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("already exists with thumbprint"));
     // Table output for people.
     env.cli()
-        .args(["certificate", "prove", "--name", "root2", "--ca-cert", ROOT])
-        .args(["--ca-key", ROOT_KEY])
+        .args(["certificate", "prove", "--name", "root2", "--cert", ROOT])
+        .args(["--key", ROOT_KEY])
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^verified\s+yes$").expect("regex"));

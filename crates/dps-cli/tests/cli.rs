@@ -45,13 +45,13 @@ fn usage_errors_exit_2() {
     };
     usage(&[]);
     usage(&["enrollment-group", "create", "--group-id", "g"]);
-    usage(&["enrollment-group", "create", "--certificate", "a.pem"]);
+    usage(&["enrollment-group", "create", "--cert", "a.pem"]);
     usage(&[
         "enrollment-group",
         "create",
         "--group-id",
         "g",
-        "--certificate",
+        "--cert",
         "a.pem",
         "--symmetric-key",
     ]);
@@ -70,7 +70,7 @@ fn usage_errors_exit_2() {
         "--group-id",
         "g",
         "--symmetric-key",
-        "--secondary-certificate",
+        "--secondary-cert",
         "b.pem",
     ]);
     usage(&[
@@ -179,4 +179,122 @@ fn the_emulator_flag_takes_no_subcommand_for_a_folder() {
                 .display()
                 .to_string(),
         ));
+}
+
+/// One name per idea: `--cert`, `--key`, `--password` and `-o` everywhere, the old names still
+/// accepted (hidden from --help).
+#[test]
+fn one_flag_name_per_idea_and_the_old_names_still_parse() {
+    for (args, shown, hidden) in [
+        (
+            &["certificate", "prove", "--help"][..],
+            &["--cert", "--key", "--password"][..],
+            &["--ca-cert", "--ca-key"][..],
+        ),
+        (
+            &["enrollment-group", "create", "--help"],
+            &["--cert", "--secondary-cert"],
+            &["--certificate"],
+        ),
+        (
+            &["enrollment", "create", "--help"],
+            &["--cert"],
+            &["--certificate"],
+        ),
+        (
+            &["device", "register", "--help"],
+            &["--cert", "--key", "--password"],
+            &["--key-password"],
+        ),
+        (
+            &["doctor", "--help"],
+            &["--cert", "--key", "--password"],
+            &["--key-password"],
+        ),
+        (
+            &["certs", "create-root-and-intermediate", "--help"],
+            &["--password", "-o, --output"],
+            &[],
+        ),
+    ] {
+        let out = bare().args(args).output().expect("help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for flag in shown {
+            assert!(
+                text.contains(&format!("{flag} ")) || text.contains(&format!("{flag} <")),
+                "{args:?} should document {flag}"
+            );
+        }
+        for flag in hidden {
+            assert!(
+                !text.contains(&format!("{flag} ")),
+                "{args:?} should not show the old name {flag}"
+            );
+        }
+    }
+    // The old names parse: they reach the file check, not a usage error.
+    for args in [
+        &[
+            "certificate",
+            "prove",
+            "--name",
+            "r",
+            "--ca-cert",
+            "/nonexistent/r.pem",
+            "--ca-key",
+            "/nonexistent/r.key",
+        ][..],
+        &[
+            "doctor",
+            "--cert",
+            "/nonexistent/d.pem",
+            "--key",
+            "/nonexistent/d.key",
+            "--key-password",
+            "x",
+        ],
+        &[
+            "enrollment-group",
+            "create",
+            "--group-id",
+            "g",
+            "--certificate",
+            "/nonexistent/ca.pem",
+        ],
+    ] {
+        bare()
+            .env(
+                "DPS_CONNECTION_STRING",
+                format!("HostName=127.0.0.1:9;SharedAccessKeyName=p;SharedAccessKey={SECRET}"),
+            )
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("/nonexistent/"));
+    }
+    bare()
+        .args(["-o", "json", "certs", "inspect", "/nonexistent/x.pem"])
+        .assert()
+        .code(1);
+}
+
+/// `certificate inspect` and `certs prove`: the command exists in the other group, and the
+/// error says which.
+#[test]
+fn a_command_of_the_other_certificate_group_is_pointed_to() {
+    bare()
+        .args(["certificate", "inspect", "x.pem"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("try `dps-cli certs inspect`"));
+    bare()
+        .args(["--emulator", "/tmp/dps", "certs", "prove", "--name", "root"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("try `dps-cli certificate prove`"));
+    bare()
+        .args(["certs", "bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tip: `").not());
 }

@@ -39,7 +39,7 @@ fn x509_symmetric_key_and_tpm_enrollments() {
         "create",
         "--registration-id",
         "dev1",
-        "--certificate",
+        "--cert",
         "certs/certs/dev1.cert.pem",
         "--device-id",
         "device-one",

@@ -58,12 +58,12 @@ fn a_missing_certificate_file_fails() {
             "create",
             "--group-id",
             "g",
-            "--certificate",
+            "--cert",
             "nope.pem",
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("--certificate"))
+        .stderr(predicate::str::contains("--cert"))
         .stderr(predicate::str::contains("nope.pem"));
     env.cli()
         .args([
@@ -71,7 +71,7 @@ fn a_missing_certificate_file_fails() {
             "create",
             "--registration-id",
             "d",
-            "--certificate",
+            "--cert",
             "nope.cer",
         ])
         .assert()
@@ -83,9 +83,9 @@ fn a_missing_certificate_file_fails() {
             "prove",
             "--name",
             "r",
-            "--ca-cert",
+            "--cert",
             "nope.pem",
-            "--ca-key",
+            "--key",
             "k.pem",
         ])
         .assert()
@@ -107,7 +107,7 @@ fn a_wrong_etag_is_412() {
         "create",
         "--group-id",
         "grp",
-        "--certificate",
+        "--cert",
         INTERMEDIATE,
     ]);
     let etag = group["etag"].as_str().expect("etag").to_owned();
@@ -186,7 +186,7 @@ fn a_wrong_etag_is_412() {
             "upload",
             "--name",
             "inter",
-            "--certificate",
+            "--cert",
             INTERMEDIATE,
         ])
         .assert()

@@ -135,9 +135,9 @@ fn x509_groups_from_pem_der_and_ca_references() {
         "create",
         "--group-id",
         "pem-group",
-        "--certificate",
+        "--cert",
         INTERMEDIATE,
-        "--secondary-certificate",
+        "--secondary-cert",
         ROOT,
     ]);
     let signing = &pem["attestation"]["x509"]["signingCertificates"];
@@ -160,7 +160,7 @@ fn x509_groups_from_pem_der_and_ca_references() {
         "create",
         "--group-id",
         "der-group",
-        "--certificate",
+        "--cert",
         "intermediate.cer",
     ]);
     assert_eq!(
@@ -175,7 +175,7 @@ fn x509_groups_from_pem_der_and_ca_references() {
             "create",
             "--group-id",
             "bad",
-            "--certificate",
+            "--cert",
             "notes.txt",
         ])
         .assert()
@@ -188,7 +188,7 @@ fn x509_groups_from_pem_der_and_ca_references() {
             "upload",
             "--name",
             "root",
-            "--certificate",
+            "--cert",
             ROOT,
             "--verified",
         ])

@@ -121,7 +121,7 @@ fn export_then_import_round_trips() {
         "create",
         "--registration-id",
         "dev1",
-        "--certificate",
+        "--cert",
         "certs/certs/dev1.cert.pem",
     ]);
     env.json(&[

@@ -36,9 +36,9 @@ fn the_quickstart_through_the_binary() {
         "prove",
         "--name",
         "azure-iot-test-only-root",
-        "--ca-cert",
+        "--cert",
         ROOT,
-        "--ca-key",
+        "--key",
         ROOT_KEY,
     ];
     let proven = env.json(&args);
@@ -59,7 +59,7 @@ fn the_quickstart_through_the_binary() {
             "create",
             "--group-id",
             "my-group",
-            "--certificate",
+            "--cert",
             "certs/certs/azure-iot-test-only.intermediate.cert.pem",
         ])
         .output()
@@ -156,11 +156,11 @@ fn the_quickstart_through_the_binary() {
             "prove",
             "--name",
             "inter",
-            "--ca-cert",
+            "--cert",
             INTERMEDIATE,
         ])
         .args([
-            "--ca-key",
+            "--key",
             "certs/private/azure-iot-test-only.intermediate.key.pem",
         ])
         .assert()
@@ -205,20 +205,13 @@ fn an_unverified_root_is_refused_at_registration() {
             "create",
             "--group-id",
             "grp",
-            "--certificate",
+            "--cert",
             INTERMEDIATE,
         ])
         .assert()
         .success();
     env.cli()
-        .args([
-            "certificate",
-            "upload",
-            "--name",
-            "root",
-            "--certificate",
-            ROOT,
-        ])
+        .args(["certificate", "upload", "--name", "root", "--cert", ROOT])
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^verified\s+no$").expect("regex"));
@@ -232,8 +225,8 @@ fn an_unverified_root_is_refused_at_registration() {
         .stderr(predicate::str::contains("401002"));
     // Once proven, the same device gets in.
     env.cli()
-        .args(["certificate", "prove", "--name", "root", "--ca-cert", ROOT])
-        .args(["--ca-key", ROOT_KEY])
+        .args(["certificate", "prove", "--name", "root", "--cert", ROOT])
+        .args(["--key", ROOT_KEY])
         .assert()
         .success();
     env.cli()

@@ -90,7 +90,7 @@ pub(crate) fn load_ca(
     Credential::load_ca(cert, key, password).map_err(|e| {
         Hint::error(
             format!("cannot use {} as the signing CA: {e}", cert.display()),
-            "--ca-cert is the CA certificate being proven and --ca-key its private key \
+            "--cert is the CA certificate being proven and --key its private key \
              (certGen layout: certs/azure-iot-test-only.root.ca.cert.pem and \
              private/azure-iot-test-only.root.ca.key.pem); an encrypted key needs --password",
         )

@@ -31,7 +31,7 @@ pub struct CertificateArgs {
 pub enum CertificateCommand {
     /// Upload a CA certificate (unverified unless --verified), or replace one
     #[command(
-        after_help = "Example:\n  dps-cli --emulator certificate upload --name my-root --certificate certs/certs/azure-iot-test-only.root.ca.cert.pem"
+        after_help = "Example:\n  dps-cli --emulator certificate upload --name my-root --cert certs/certs/azure-iot-test-only.root.ca.cert.pem"
     )]
     Upload(UploadArgs),
     /// Get a verification code: the CN of the certificate `verify` takes
@@ -41,7 +41,7 @@ pub enum CertificateCommand {
     GenerateVerificationCode(EtagArgs),
     /// Prove possession with a verification certificate (CN = the latest code, signed by the CA)
     #[command(
-        after_help = "Example:\n  dps-cli certificate verify --name my-root --certificate certs/certs/verification-code.cert.pem"
+        after_help = "Example:\n  dps-cli certificate verify --name my-root --cert certs/certs/verification-code.cert.pem"
     )]
     Verify(VerifyArgs),
     /// List the CA certificates of the DPS
@@ -56,8 +56,8 @@ pub enum CertificateCommand {
     /// The whole proof of possession in one step: upload if absent, get a code, sign a
     /// verification certificate with the CA's key, verify
     #[command(after_help = "Examples:
-  dps-cli --emulator certificate prove --name azure-iot-test-only-root --ca-cert certs/certs/azure-iot-test-only.root.ca.cert.pem --ca-key certs/private/azure-iot-test-only.root.ca.key.pem
-  dps-cli certificate prove --subscription $SUB --resource-group my-rg --dps-name my-dps --name my-root --ca-cert root.pem --ca-key root.key.pem --password \"$KEY_PASSWORD\"")]
+  dps-cli --emulator certificate prove --name azure-iot-test-only-root --cert certs/certs/azure-iot-test-only.root.ca.cert.pem --key certs/private/azure-iot-test-only.root.ca.key.pem
+  dps-cli certificate prove --subscription $SUB --resource-group my-rg --dps-name my-dps --name my-root --cert root.pem --key root.key.pem --password \"$KEY_PASSWORD\"")]
     Prove(ProveArgs),
 }
 
@@ -87,7 +87,7 @@ pub struct UploadArgs {
     #[arg(long, value_name = "NAME")]
     pub name: String,
     /// The CA certificate, PEM or DER (.pem, .cer).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "cert", alias = "certificate", value_name = "FILE")]
     pub certificate: PathBuf,
     /// Mark it verified without proof of possession.
     #[arg(long)]
@@ -104,7 +104,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     pub name: String,
     /// The verification certificate, PEM or DER.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "cert", alias = "certificate", value_name = "FILE")]
     pub certificate: PathBuf,
     /// The ETag generate-verification-code returned [default: the current one].
     #[arg(long, value_name = "ETAG")]
@@ -118,12 +118,12 @@ pub struct ProveArgs {
     #[arg(long, value_name = "NAME")]
     pub name: String,
     /// The CA certificate to prove, PEM or DER.
-    #[arg(long, value_name = "CA.pem")]
+    #[arg(long = "cert", alias = "ca-cert", value_name = "CA.pem")]
     pub ca_cert: PathBuf,
     /// Its private key (PEM; PKCS#8, encrypted or not, PKCS#1 or SEC1).
-    #[arg(long, value_name = "CA.key.pem")]
+    #[arg(long = "key", alias = "ca-key", value_name = "CA.key.pem")]
     pub ca_key: PathBuf,
-    /// Password of an encrypted --ca-key (certGen.sh's is 1234; ignored for a plain key).
+    /// Password of an encrypted --key (certGen.sh's is 1234; ignored for a plain key).
     #[arg(long, default_value = DEFAULT_PASSWORD)]
     pub password: String,
 }
@@ -146,7 +146,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         CertificateCommand::Prove(p) => {
             // The CA is checked before anything is uploaded.
             let ca = client::load_ca(&p.ca_cert, &p.ca_key, Some(&p.password))?;
-            let pem = read_certificate(&p.ca_cert, "--ca-cert")?;
+            let pem = read_certificate(&p.ca_cert, "--cert")?;
             let verified = rt
                 .block_on(certs.prove_possession(
                     &p.name,
@@ -163,7 +163,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             print_certificate(&verified, format)
         }
         CertificateCommand::Upload(a) => {
-            let pem = read_certificate(&a.certificate, "--certificate")?;
+            let pem = read_certificate(&a.certificate, "--cert")?;
             let mut options = CertificateUploadOptions::default();
             options.is_verified = a.verified.then_some(true);
             options.if_match = a.etag.clone();
@@ -194,13 +194,13 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             ])?;
             print_line(format_args!(
                 "next: dps-cli certs create-verification-certificate {value}, then dps-cli \
-                 certificate verify --name {} --certificate certs/certs/verification-code.cert.pem",
+                 certificate verify --name {} --cert certs/certs/verification-code.cert.pem",
                 code.name
             ))?;
             Ok(())
         }
         CertificateCommand::Verify(a) => {
-            let pem = read_certificate(&a.certificate, "--certificate")?;
+            let pem = read_certificate(&a.certificate, "--cert")?;
             let c = rt
                 .block_on(async {
                     let etag = match &a.etag {

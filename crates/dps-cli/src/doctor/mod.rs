@@ -40,8 +40,8 @@ pub struct DoctorArgs {
     /// The device's private key, to check that it belongs to the certificate.
     #[arg(long, value_name = "KEY.pem")]
     pub key: Option<PathBuf>,
-    /// Password of an encrypted --key.
-    #[arg(long, requires = "key")]
+    /// Password of an encrypted --key, or of a PFX given as --cert.
+    #[arg(long = "password", alias = "key-password", value_name = "PASSWORD")]
     pub key_password: Option<String>,
     /// The certificate of the enrollment group the device should join (its first certificate
     /// counts).

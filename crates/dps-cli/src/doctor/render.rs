@@ -49,10 +49,10 @@ pub(crate) fn render(e: &ChainError, ctx: &FixContext<'_>) -> Check {
     }
 }
 
-const PROVE_ROOT: &str = "dps-cli certificate prove --name <name> --ca-cert <root.pem> --ca-key \
+const PROVE_ROOT: &str = "dps-cli certificate prove --name <name> --cert <root.pem> --key \
                           <root.key.pem> (certGen layout: certs/azure-iot-test-only.root.ca.cert.pem \
                           and private/azure-iot-test-only.root.ca.key.pem)";
-const CREATE_GROUP: &str = "dps-cli enrollment-group create --group-id <id> --certificate <ca.pem>";
+const CREATE_GROUP: &str = "dps-cli enrollment-group create --group-id <id> --cert <ca.pem>";
 
 fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
     let name = ctx
@@ -107,7 +107,7 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             registration_id, ..
         } => format!(
             "update the enrollment with this certificate (dps-cli enrollment update \
-             --registration-id {registration_id} --certificate <device.pem>), or delete it to let \
+             --registration-id {registration_id} --cert <device.pem>), or delete it to let \
              a group match"
         ),
         ChainError::NoEnrollmentGroup {
@@ -140,7 +140,7 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             let last = ctx.presented.iter().find(|c| c.subject() == last);
             format!(
                 "{}; or verify {missing} itself by proof of possession (dps-cli certificate prove \
-                 --name <name> --ca-cert <its .pem> --ca-key <its key>)",
+                 --name <name> --cert <its .pem> --key <its key>)",
                 send_missing(missing, last, ctx)
             )
         }
@@ -149,15 +149,15 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             ..
         } => format!(
             "complete proof of possession for the uploaded CA certificate {upload:?}: dps-cli \
-             certificate prove --name {upload} --ca-cert <its .pem> --ca-key <its key>"
+             certificate prove --name {upload} --cert <its .pem> --key <its key>"
         ),
         ChainError::NotVerified { group, top, .. } => format!(
             "upload and verify the root CA of the chain (the chain ends at {top}) or the group's \
              certificate {group}: {PROVE_ROOT}"
         ),
         ChainError::UnverifiedReference { name, .. } => format!(
-            "complete proof of possession: dps-cli certificate prove --name {name} --ca-cert \
-             <its .pem> --ca-key <its key>"
+            "complete proof of possession: dps-cli certificate prove --name {name} --cert \
+             <its .pem> --key <its key>"
         ),
         ChainError::VerifiedCaExpired { subject, .. } => format!(
             "renew the CA {subject} (dps-cli certs create-root-and-intermediate --force), verify \

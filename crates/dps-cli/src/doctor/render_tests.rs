@@ -122,7 +122,7 @@ fn not_verified_names_the_proof_of_possession() {
         &p,
         &upload,
         "verified-ca",
-        &["dps-cli certificate prove --name root --ca-cert"],
+        &["dps-cli certificate prove --name root --cert"],
     );
     let none = ChainError::NotVerified {
         group: "CN=Intermediate".into(),

@@ -159,7 +159,7 @@ pub(crate) async fn fetch(
                     format!("there is no enrollment group {id:?}"),
                     Some(format!(
                         "create it on the CA that issued the device: dps-cli enrollment-group create \
-                         --group-id {id} --certificate <ca.pem>"
+                         --group-id {id} --cert <ca.pem>"
                     )),
                 ));
                 Vec::new()
@@ -186,7 +186,7 @@ pub(crate) async fn fetch(
                     ),
                     Some(
                         "create an X.509 enrollment group: dps-cli enrollment-group create \
-                         --group-id <id> --certificate <ca.pem>"
+                         --group-id <id> --cert <ca.pem>"
                             .into(),
                     ),
                 ));
@@ -301,8 +301,8 @@ fn candidates(
                          not exist"
                     ),
                     Some(format!(
-                        "upload and verify it: dps-cli certificate prove --name {name} --ca-cert \
-                         <ca.pem> --ca-key <ca.key.pem>"
+                        "upload and verify it: dps-cli certificate prove --name {name} --cert \
+                         <ca.pem> --key <ca.key.pem>"
                     )),
                 )),
             }

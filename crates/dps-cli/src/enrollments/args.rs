@@ -8,15 +8,15 @@ use dps_protocol::models::{
 };
 use std::path::PathBuf;
 
-/// How the device attests. On create exactly one of --certificate, --symmetric-key and
+/// How the device attests. On create exactly one of --cert, --symmetric-key and
 /// --endorsement-key; on update, any of them replaces the attestation.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EnrollmentAttestationArgs {
     /// The device's own certificate, PEM or DER (.pem, .cer); CN = registration id.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["symmetric_key", "endorsement_key"])]
+    #[arg(long = "cert", alias = "certificate", value_name = "FILE", conflicts_with_all = ["symmetric_key", "endorsement_key"])]
     pub certificate: Option<PathBuf>,
     /// A second device certificate, for rolling over.
-    #[arg(long, value_name = "FILE", requires = "certificate", conflicts_with_all = ["symmetric_key", "endorsement_key"])]
+    #[arg(long = "secondary-cert", alias = "secondary-certificate", value_name = "FILE", requires = "certificate", conflicts_with_all = ["symmetric_key", "endorsement_key"])]
     pub secondary_certificate: Option<PathBuf>,
     /// Symmetric-key attestation; the service generates the keys unless --primary-key and
     /// --secondary-key are given.
@@ -40,11 +40,11 @@ impl EnrollmentAttestationArgs {
     /// The attestation the flags describe, or `None` when none is given.
     pub fn build(&self) -> anyhow::Result<Option<AttestationMechanism>> {
         if let Some(p) = &self.certificate {
-            let primary = read_certificate(p, "--certificate")?;
+            let primary = read_certificate(p, "--cert")?;
             let secondary = self
                 .secondary_certificate
                 .as_ref()
-                .map(|s| read_certificate(s, "--secondary-certificate"))
+                .map(|s| read_certificate(s, "--secondary-cert"))
                 .transpose()?;
             return Ok(Some(AttestationMechanism::x509(X509Attestation::client(
                 primary, secondary,

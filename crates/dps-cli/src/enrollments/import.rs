@@ -55,12 +55,12 @@ pub(super) const AFTER_HELP: &str = "\
 Examples:
   dps-cli enrollment import devices.csv
   dps-cli --output json enrollment import enrollments.json --mode update
-  dps-cli enrollment import retired.csv --mode delete
+  dps-cli enrollment import devices.csv --mode delete
 
 devices.csv:
   registrationId,attestation,certificateFile,primaryKey,secondaryKey,endorsementKey,deviceId,iotHubs,provisioningStatus
-  dev1,x509,certs/dev1.cert.pem,,,,,,enabled
-  dev2,symmetricKey,,,,,sensor-2,hub1.azure-devices.net;hub2.azure-devices.net,";
+  dev1,x509,certs/certs/dev1.cert.pem,,,,,,enabled
+  sensor-7,symmetricKey,,,,,sensor-7,hub1.azure-devices.net;hub2.azure-devices.net,";
 
 /// `--mode` of `import`: the bulk operation's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

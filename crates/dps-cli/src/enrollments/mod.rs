@@ -30,7 +30,7 @@ pub enum EnrollmentCommand {
     /// Create an individual enrollment (X.509 device certificate, symmetric key or TPM); fails
     /// if it exists
     #[command(after_help = "Examples:
-  dps-cli enrollment create --registration-id dev1 --certificate certs/certs/dev1.cert.pem
+  dps-cli enrollment create --registration-id dev1 --cert certs/certs/dev1.cert.pem
   dps-cli enrollment create --registration-id dev2 --symmetric-key --device-id sensor-2
   dps-cli enrollment create --registration-id dev3 --endorsement-key \"$EK\" --iot-hub hub1.azure-devices.net")]
     Create(CreateArgs),
@@ -43,22 +43,22 @@ pub enum EnrollmentCommand {
     /// Change an enrollment: read it, apply the flags given, write it back with its ETag as
     /// If-Match (or --if-match)
     #[command(
-        after_help = "Example:\n  dps-cli enrollment update --registration-id dev1 --provisioning-status disabled"
+        after_help = "Example:\n  dps-cli enrollment update --registration-id dev2 --provisioning-status disabled"
     )]
     Update(UpdateArgs),
     /// Delete an enrollment
     #[command(
-        after_help = "Example:\n  dps-cli enrollment delete --registration-id dev1 --if-match '\"AAAAAAExpNs=\"'"
+        after_help = "Example:\n  dps-cli enrollment delete --registration-id dev1"
     )]
     Delete(DeleteArgs),
-    #[command(long_about = import::LONG_ABOUT, after_help = import::AFTER_HELP)]
-    /// Create, update or delete many enrollments from a CSV or JSON file (bulk operations)
-    Import(ImportArgs),
     /// Write every enrollment (all pages) as a JSON array that `import` reads back
     #[command(long_about = export::LONG_ABOUT, after_help = "Examples:
   dps-cli enrollment export --out enrollments.json
   dps-cli --emulator enrollment export | jq '.[].registrationId'")]
     Export(export::ExportArgs),
+    #[command(long_about = import::LONG_ABOUT, after_help = import::AFTER_HELP)]
+    /// Create, update or delete many enrollments from a CSV or JSON file (bulk operations)
+    Import(ImportArgs),
 }
 
 pub(crate) fn about(id: &str) -> About<'_> {
@@ -80,7 +80,7 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let attestation = args
                 .attestation
                 .build()?
-                .context("give --certificate, --symmetric-key or --endorsement-key")?;
+                .context("give --cert, --symmetric-key or --endorsement-key")?;
             let mut e = IndividualEnrollment::new(&args.registration_id, attestation);
             e.device_id = args.device_id.clone();
             args.settings.apply((&mut e).into(), true)?;
