@@ -66,7 +66,9 @@ pub enum CertsCommand {
     },
     /// Print subject, issuer, validity, key type, CA flag and SHA-1/SHA-256 thumbprints of
     /// every certificate in PEM or DER files.
-    #[command(after_help = "Example:\n  dps-cli certs inspect certs/certs/dev1-full-chain.cert.pem")]
+    #[command(
+        after_help = "Example:\n  dps-cli certs inspect certs/certs/dev1-full-chain.cert.pem"
+    )]
     Inspect {
         /// Certificate files (PEM with one or more certificates, or DER).
         #[arg(required = true)]

@@ -12,9 +12,7 @@ use serde_json::json;
 #[derive(Debug, clap::Subcommand)]
 pub enum RegistrationCommand {
     /// Show a device's registration: status, assigned hub, device id, error
-    #[command(
-        after_help = "Example:\n  dps-cli registration show --registration-id dev1"
-    )]
+    #[command(after_help = "Example:\n  dps-cli registration show --registration-id dev1")]
     Show(IdArgs),
     /// List the registrations made through an enrollment group (all pages)
     #[command(
@@ -23,9 +21,7 @@ pub enum RegistrationCommand {
     List(ListArgs),
     /// Delete a registration, so the device registers afresh next time (the IoT hub device
     /// identity is not touched)
-    #[command(
-        after_help = "Example:\n  dps-cli registration delete --registration-id dev1"
-    )]
+    #[command(after_help = "Example:\n  dps-cli registration delete --registration-id dev1")]
     Delete(DeleteArgs),
 }
 

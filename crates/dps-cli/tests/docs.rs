@@ -14,9 +14,18 @@ use std::sync::Mutex;
 
 /// README commands that do not run here, and why.
 const README_SKIPS: &[(&str, &str)] = &[
-    ("cargo xtask quickstart", ".ci/run runs it as a step of its own"),
-    ("cargo test --workspace", "this test is one of the tests it runs"),
-    ("cargo fmt --all", ".ci/run runs formatting and clippy as steps of their own"),
+    (
+        "cargo xtask quickstart",
+        ".ci/run runs it as a step of its own",
+    ),
+    (
+        "cargo test --workspace",
+        "this test is one of the tests it runs",
+    ),
+    (
+        "cargo fmt --all",
+        ".ci/run runs formatting and clippy as steps of their own",
+    ),
     ("bash .ci/run", "CI itself; it runs this test"),
     (
         "cargo run -p dps-service-client --example",
@@ -48,19 +57,28 @@ const HELP_SKIPS: &[(&str, &str)] = &[
 /// the others. Every entry must match at least one documented command.
 const README_EXPECT: &[(&str, &[&str])] = &[
     ("certs inspect", &["SHA-256"]),
-    ("cat /tmp/dps/emulator.json", &["serviceConnectionString", "idScope"]),
+    (
+        "cat /tmp/dps/emulator.json",
+        &["serviceConnectionString", "idScope"],
+    ),
     ("certificate prove", &["verified"]),
     ("enrollment-group create --group-id my-group", &["my-group"]),
     ("doctor", &["[ok]"]),
     ("device register", &["emulator-hub.azure-devices.net"]),
     ("enrollment-group registrations", &["my-device"]),
-    ("create_verification_certificate", &["verification-code.cert.pem"]),
+    (
+        "create_verification_certificate",
+        &["verification-code.cert.pem"],
+    ),
     ("create_edge_device_certificate", &["myedge"]),
 ];
 
 const HELP_EXPECT: &[(&str, &[&str])] = &[
     ("certificate prove", &["verified"]),
-    ("device register --emulator", &["emulator-hub.azure-devices.net"]),
+    (
+        "device register --emulator",
+        &["emulator-hub.azure-devices.net"],
+    ),
     ("doctor", &["[ok]"]),
     ("enrollment export --out", &["enrollments.json"]),
 ];
@@ -201,7 +219,11 @@ fn every_readme_command_runs_in_document_order() {
     assert!(sections.iter().map(|s| s.commands.len()).sum::<usize>() > 15);
     let mut shell = Shell::new();
     let mut record = Record::default();
-    run_sections(&mut shell, &sections.iter().collect::<Vec<_>>(), &mut record);
+    run_sections(
+        &mut shell,
+        &sections.iter().collect::<Vec<_>>(),
+        &mut record,
+    );
     record.assert_no_failures("README in document order");
     for (needle, _) in README_EXPECT {
         assert!(
@@ -239,7 +261,11 @@ fn the_certgen_section_works_before_the_tour_in_the_same_folder() {
 #[test]
 fn every_help_example_runs_in_order() {
     let examples = help_examples();
-    assert!(examples.len() > 20, "found only {} examples", examples.len());
+    assert!(
+        examples.len() > 20,
+        "found only {} examples",
+        examples.len()
+    );
     let mut shell = Shell::new();
     // An emulator in the default data folder: examples use `--emulator` alone, or (as for a
     // DPS in Azure) the connection string and CA in the environment.
@@ -252,7 +278,10 @@ fn every_help_example_runs_in_order() {
     let field = |k: &str| info[k].as_str().expect(k).to_owned();
     shell.env("DPS_CONNECTION_STRING", &field("serviceConnectionString"));
     shell.env("DPS_CA_FILE", &field("caCertificatePath"));
-    for d in [".local/share/bash-completion/completions", ".config/fish/completions"] {
+    for d in [
+        ".local/share/bash-completion/completions",
+        ".config/fish/completions",
+    ] {
         std::fs::create_dir_all(shell.tmp.path().join("home").join(d)).expect("mkdir");
     }
     for (name, content) in help_files() {
@@ -272,7 +301,10 @@ fn every_help_example_runs_in_order() {
     }
     record.assert_no_failures("--help examples");
     for (needle, _) in HELP_EXPECT {
-        assert!(record.used_expectations.contains(needle), "HELP_EXPECT: {needle:?} unused");
+        assert!(
+            record.used_expectations.contains(needle),
+            "HELP_EXPECT: {needle:?} unused"
+        );
     }
     for (needle, _) in HELP_SKIPS {
         assert!(

@@ -47,9 +47,7 @@ pub enum EnrollmentCommand {
     )]
     Update(UpdateArgs),
     /// Delete an enrollment
-    #[command(
-        after_help = "Example:\n  dps-cli enrollment delete --registration-id dev1"
-    )]
+    #[command(after_help = "Example:\n  dps-cli enrollment delete --registration-id dev1")]
     Delete(DeleteArgs),
     /// Write every enrollment (all pages) as a JSON array that `import` reads back
     #[command(long_about = export::LONG_ABOUT, after_help = "Examples:

@@ -140,7 +140,11 @@ pub fn help_examples() -> Vec<(String, String)> {
 /// (e.g. `devices.csv:` under `enrollment import`): the reader writes them, so the test does.
 pub fn help_files() -> Vec<(String, String)> {
     fn walk(cmd: &clap::Command, out: &mut Vec<(String, String)>) {
-        let texts = [cmd.get_long_about(), cmd.get_after_help(), cmd.get_after_long_help()];
+        let texts = [
+            cmd.get_long_about(),
+            cmd.get_after_help(),
+            cmd.get_after_long_help(),
+        ];
         for text in texts.into_iter().flatten() {
             let text = text.to_string();
             let mut current: Option<(String, String)> = None;
@@ -187,10 +191,18 @@ impl Shell {
         let tmp = tempfile::tempdir().expect("tempdir");
         let cwd = tmp.path().join("work");
         let bin = tmp.path().join("bin");
-        for d in [&cwd, &bin, &tmp.path().join("home"), &tmp.path().join("xdg")] {
+        for d in [
+            &cwd,
+            &bin,
+            &tmp.path().join("home"),
+            &tmp.path().join("xdg"),
+        ] {
             std::fs::create_dir_all(d).expect("mkdir");
         }
-        link(Path::new(env!("CARGO_BIN_EXE_dps-cli")), &bin.join("dps-cli"));
+        link(
+            Path::new(env!("CARGO_BIN_EXE_dps-cli")),
+            &bin.join("dps-cli"),
+        );
         link(&emulator_binary(), &bin.join("dps-emulator"));
         Self {
             cwd,
@@ -271,7 +283,10 @@ impl Shell {
                 let log = std::fs::read_to_string(self.tmp.path().join("emulator.log"));
                 panic!("`{command}` exited ({status}) before it was ready: {log:?}");
             }
-            assert!(Instant::now() < deadline, "`{command}` not ready after 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "`{command}` not ready after 60 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
