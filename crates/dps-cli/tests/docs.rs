@@ -9,7 +9,7 @@
 
 mod doc_commands;
 
-use doc_commands::{Section, Shell, help_examples, help_files, readme_sections};
+use doc_commands::{Section, Shell, help_examples, help_files, readme_sections, xtask_binary};
 use std::sync::Mutex;
 
 /// README commands that do not run here, and why.
@@ -317,4 +317,46 @@ fn every_help_example_runs_in_order() {
         record.ran.len(),
         record.skipped.len()
     );
+}
+
+/// `cargo xtask quickstart` prints each step's command (`   $ dps-cli ...`): run as printed,
+/// from scratch, they do the quickstart again by hand.
+#[test]
+fn the_quickstarts_printed_commands_do_it_again_by_hand() {
+    let _one = README.lock().unwrap_or_else(|e| e.into_inner());
+    let mut shell = Shell::new();
+    let out = shell.tmp.path().join("qs");
+    let run = std::process::Command::new(xtask_binary())
+        .args(["quickstart", "--algorithm", "ecdsa-p256", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run xtask quickstart");
+    let printed = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "quickstart failed:\n{printed}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let commands: Vec<String> = printed
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("$ "))
+        .map(str::to_owned)
+        .collect();
+    assert!(commands.len() >= 7, "printed commands: {commands:?}");
+    std::fs::remove_dir_all(&out).expect("start from scratch");
+    let mut record = Record::default();
+    for command in &commands {
+        run_one(&mut shell, command, &mut record);
+    }
+    record.assert_no_failures("quickstart's printed commands");
+    let last = record.ran.iter().any(|c| c.contains("device register"));
+    assert!(last, "no device registration among {commands:?}");
+}
+
+fn run_one(shell: &mut Shell, command: &str, record: &mut Record) {
+    const EXPECT: &[(&str, &[&str])] = &[
+        ("device register", &["emulator-hub.azure-devices.net"]),
+        ("certificate prove", &["verified"]),
+    ];
+    run(shell, command, &[], EXPECT, record);
 }

@@ -345,20 +345,30 @@ fn link(target: &Path, at: &Path) {
     std::os::unix::fs::symlink(target, at).expect("symlink");
 }
 
+/// The `xtask` binary beside `dps-cli` (`cargo test --workspace` builds it for its tests),
+/// built with cargo when this package's tests run alone.
+pub fn xtask_binary() -> PathBuf {
+    sibling_binary("xtask")
+}
+
 /// The `dps-emulator` binary beside `dps-cli` (`cargo test --workspace` builds it), built
 /// with cargo when this package's tests run alone.
 fn emulator_binary() -> PathBuf {
+    sibling_binary("dps-emulator")
+}
+
+fn sibling_binary(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_BIN_EXE_dps-cli"))
         .parent()
         .expect("target dir")
         .to_owned();
-    let bin = dir.join("dps-emulator");
+    let bin = dir.join(name);
     if !bin.exists() {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "dps-emulator", "--bin", "dps-emulator"])
+            .args(["build", "-q", "-p", name, "--bin", name])
             .status()
-            .expect("cargo build dps-emulator");
-        assert!(status.success(), "building dps-emulator failed");
+            .unwrap_or_else(|e| panic!("cargo build {name}: {e}"));
+        assert!(status.success(), "building {name} failed");
     }
     bin
 }
