@@ -186,14 +186,18 @@ pub fn completions(shell: clap_complete::Shell) -> String {
 }
 
 /// Sends the dps crates' `tracing` output (one line per service request, with its status and
-/// attempts) to stderr at debug level; `RUST_LOG` overrides the filter.
+/// attempts; under `emulator start`, the emulator's own request log) to stderr at debug level;
+/// `RUST_LOG` overrides the filter. Without `--verbose` only `emulator start` logs (at info).
 pub fn init_tracing(verbose: bool) {
     if !verbose {
         return;
     }
+    // Spinners would tear the log lines.
+    crate::progress::suppress();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
-            "dps_service_client=debug,dps_device_client=debug,dps_protocol=debug,dps_cli=debug",
+            "dps_service_client=debug,dps_device_client=debug,dps_protocol=debug,dps_cli=debug,\
+             dps_emulator=debug",
         )
     });
     let _ = tracing_subscriber::fmt()

@@ -5,6 +5,7 @@ use crate::Hint;
 use crate::context::{self, GlobalArgs};
 use crate::doctor::cert::{read_all, read_key};
 use crate::output::OutputFormat;
+use crate::progress::Spinner;
 use anyhow::Context;
 use dps_chain::Cert;
 use dps_device_client::{
@@ -128,8 +129,10 @@ pub fn register(
     let (auth, registration_id) = attestation(args)?;
     let client =
         ProvisioningDeviceClient::new(&endpoint, &id_scope, &registration_id, auth, Some(options))?;
+    let spinner = Spinner::new(format!("registering {registration_id} with {endpoint}..."));
     let outcome = crate::runtime()?
         .block_on(client.register(payload.map(|p| RegisterOptions::default().with_payload(p))));
+    spinner.finish();
     outcome.map_err(|e| refusal(&e, args, global, &registration_id, &endpoint))
 }
 

@@ -32,6 +32,9 @@ pub fn run(cmd: EmulatorCommand, format: OutputFormat) -> anyhow::Result<()> {
 fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
     // A flag value out of range is a usage error (exit code 2), like clap's own.
     let config = args.config().map_err(|e| Usage::error(e.to_string()))?;
+    // Request and refusal lines on stderr without -v (which installed its own subscriber,
+    // with the emulator at debug).
+    dps_emulator::cli::init_logging(false);
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     match format {
         OutputFormat::Table => println!(

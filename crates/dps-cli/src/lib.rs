@@ -17,6 +17,7 @@ pub mod enrollments;
 mod errors;
 pub mod groups;
 pub mod output;
+pub mod progress;
 pub mod records;
 pub mod registrations;
 pub mod settings;

@@ -1,7 +1,7 @@
 //! Output conventions shared by every command: `--output table|json`, stderr for warnings and
 //! progress, and nothing on a terminal that a script would have to parse around.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -21,32 +21,8 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A progress line on stderr that is only drawn on a terminal, so piped and CI output stays
-/// clean.
-pub struct Progress {
-    label: String,
-    enabled: bool,
-}
-
-impl Progress {
-    /// A progress indicator for `label`; silent unless stderr is a terminal and `total > 1`.
-    pub fn new(label: &str, total: usize) -> Self {
-        Self {
-            label: label.to_owned(),
-            enabled: total > 1 && std::io::stderr().is_terminal(),
-        }
-    }
-
-    /// Reports `done` of `total`.
-    pub fn update(&self, done: usize, total: usize) {
-        if self.enabled {
-            eprint!("\r{} {done}/{total}", self.label);
-            if done == total {
-                eprintln!();
-            }
-        }
-    }
-}
+/// The batch progress bar, drawn on stderr only on a terminal (see [`crate::progress`]).
+pub use crate::progress::Progress;
 
 /// Prints any serializable value as pretty JSON on stdout, keeping the struct's field order.
 pub fn print_serialized<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {

@@ -143,8 +143,75 @@ fn api_version_supported(v: &str) -> bool {
     ok_shape && ("2017-08-31"..="2026-04-01").contains(&date)
 }
 
-/// The one handler: parse, apply faults and quotas, route.
+/// The one handler: answers the request ([`handle`]) and logs it at info level, the one
+/// place requests are logged.
+///
+/// The line names the method, the path (never the query string, and no header: the
+/// `Authorization` SAS stays out), the status, the time taken and, for the device API, the
+/// registration id, so a user sees what their device or SDK sent.
 pub(crate) async fn dispatch(
+    state: State<Arc<App>>,
+    conn: Option<axum::Extension<ConnInfo>>,
+    request: Request<Body>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = handle(state, conn, request).await;
+    if tracing::enabled!(tracing::Level::INFO) {
+        let segments = path_segments(&path);
+        tracing::info!(
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            duration_ms = %format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+            registration_id = device_registration_id(&segments),
+            "request"
+        );
+    }
+    response
+}
+
+/// The percent-decoded segments of a request path, without the trailing empty one(s).
+fn path_segments(raw_path: &str) -> Vec<String> {
+    let mut segments: Vec<String> = raw_path
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    while segments.last().is_some_and(String::is_empty) {
+        segments.pop();
+    }
+    segments
+}
+
+/// Whether the path is the device API's (`/{idScope}/registrations/{id}/...`): the service
+/// API's own collections never start a device path.
+fn is_device_path(segments: &[String]) -> bool {
+    let lit = |i: usize, lit: &str| segments.get(i).is_some_and(|s| s.eq_ignore_ascii_case(lit));
+    segments.len() >= 3
+        && lit(1, "registrations")
+        && ![
+            "enrollments",
+            "enrollmentGroups",
+            "registrations",
+            "subscriptions",
+        ]
+        .iter()
+        .any(|c| lit(0, c))
+}
+
+/// The registration id of a device API request, from its path.
+fn device_registration_id(segments: &[String]) -> Option<&str> {
+    is_device_path(segments).then(|| segments[2].as_str())
+}
+
+/// Parses the request, applies faults and quotas, and routes it.
+async fn handle(
     State(app): State<Arc<App>>,
     conn: Option<axum::Extension<ConnInfo>>,
     request: Request<Body>,
@@ -168,18 +235,7 @@ pub(crate) async fn dispatch(
         }
     };
     let raw_path = parts.uri.path().to_owned();
-    let mut segments: Vec<String> = raw_path
-        .split('/')
-        .skip(1)
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
-    while segments.last().is_some_and(String::is_empty) {
-        segments.pop();
-    }
+    let segments = path_segments(&raw_path);
     let query: Vec<(String, String)> = parts
         .uri
         .query()
@@ -232,9 +288,7 @@ pub(crate) async fn dispatch(
         )),
         Some(_) => route(&app, &req).await,
     };
-    let response = result.unwrap_or_else(IntoResponse::into_response);
-    tracing::debug!(method = %req.method, path = %req.raw_path, status = response.status().as_u16(), "request");
-    response
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
@@ -249,18 +303,7 @@ async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
         }
         return Err(e);
     }
-    // `/{idScope}/registrations/...`; the service API's own collections never start a device path.
-    let is_device = req.segments.len() >= 3
-        && req.lit(1, "registrations")
-        && ![
-            "enrollments",
-            "enrollmentGroups",
-            "registrations",
-            "subscriptions",
-        ]
-        .iter()
-        .any(|c| req.lit(0, c));
-    if is_device {
+    if is_device_path(&req.segments) {
         app.throttle.registration(app.config.clock.as_ref())?;
         return crate::device::handle(app, req).await;
     }
@@ -314,6 +357,9 @@ pub(crate) fn unknown_path(req: &Req) -> ApiError {
 }
 
 #[cfg(test)]
+mod log_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -331,6 +377,32 @@ mod tests {
         }
         for v in ["", "2016-01-01", "2026-04-02", "latest", "2021-10-1"] {
             assert!(!api_version_supported(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn registration_ids_come_from_device_paths_only() {
+        let id = |path: &str| device_registration_id(&path_segments(path)).map(str::to_owned);
+        assert_eq!(
+            id("/0ne00000000/registrations/dev%201/register/").as_deref(),
+            Some("dev 1")
+        );
+        assert_eq!(
+            id("/0ne00000000/registrations/dev1/operations/4.a.b").as_deref(),
+            Some("dev1")
+        );
+        assert_eq!(
+            id("/0ne00000000/registrations/dev1").as_deref(),
+            Some("dev1")
+        );
+        for service in [
+            "/registrations/dev1",
+            "/enrollments/dev1",
+            "/enrollmentGroups/g/registrations/x",
+            "/subscriptions/s/registrations/x",
+            "/0ne00000000/registrations",
+        ] {
+            assert_eq!(id(service), None, "{service}");
         }
     }
 }

@@ -123,6 +123,32 @@ impl StartArgs {
     }
 }
 
+/// The filter [`init_logging`] uses when `RUST_LOG` is not set: the emulator's request and
+/// refusal lines (info, or debug when `verbose`), and only warnings from other crates.
+pub fn default_log_filter(verbose: bool) -> &'static str {
+    if verbose {
+        "warn,dps_emulator=debug"
+    } else {
+        "warn,dps_emulator=info"
+    }
+}
+
+/// Sends the emulator's log to stderr: one line per request (method, path, status, duration,
+/// registration id) and each device refusal with its reason, so a user sees what their device
+/// or SDK sent. `RUST_LOG` overrides [`default_log_filter`]. Does nothing if the process
+/// already has a subscriber (`dps-cli -v` installs its own), and a library user who never
+/// calls it gets no output at all.
+pub fn init_logging(verbose: bool) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log_filter(verbose)));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

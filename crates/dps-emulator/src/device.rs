@@ -32,6 +32,20 @@ pub(crate) async fn handle(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
 }
 
 async fn register(app: &Arc<App>, req: &Req, id: &str) -> ApiResult<Response> {
+    let body = checked_body(req, id).inspect_err(|e| {
+        tracing::info!(registration_id = id, code = %e.code, reason = %e.message, "device refused");
+    })?;
+    let who = authenticate(app, req, id)?;
+    let status = app
+        .engine()
+        .register(&who, body.get("payload").cloned())
+        .await?;
+    status_response(app, status)
+}
+
+/// The body of a registration request, checked before the engine sees it: the registration
+/// id's form, JSON (or nothing), and the same id in the body as in the path.
+fn checked_body(req: &Req, id: &str) -> ApiResult<Value> {
     crate::records::check_id(id)?;
     let body: Value = if req.body.is_empty() {
         Value::Object(serde_json::Map::new())
@@ -45,12 +59,7 @@ async fn register(app: &Arc<App>, req: &Req, id: &str) -> ApiResult<Response> {
             "registrationId {body_id:?} in the body does not match {id:?} in the path"
         )));
     }
-    let who = authenticate(app, req, id)?;
-    let status = app
-        .engine()
-        .register(&who, body.get("payload").cloned())
-        .await?;
-    status_response(app, status)
+    Ok(body)
 }
 
 /// The credential of the request: a SAS in `Authorization`, else the TLS client chain.

@@ -1,7 +1,8 @@
 //! `dps-emulator`: a local Azure IoT Hub Device Provisioning Service on 127.0.0.1.
 //!
 //! Writes `DATA_DIR/emulator.json` (connection strings, ID scope, endpoints, CA path) when it
-//! is ready and stops cleanly on Ctrl-C or SIGTERM. Its flags are
+//! is ready, logs each request and each device refusal on stderr (`RUST_LOG` overrides the
+//! filter) and stops cleanly on Ctrl-C or SIGTERM. Its flags are
 //! [`dps_emulator::cli::StartArgs`], which `dps-cli emulator start` takes too.
 
 use anyhow::Context;
@@ -10,12 +11,7 @@ use dps_emulator::Emulator;
 use dps_emulator::cli::EmulatorArgs;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    dps_emulator::cli::init_logging(false);
     let args = EmulatorArgs::parse();
     let config = args.start.config()?;
     let emulator = Emulator::spawn(config).context("starting the emulator")?;

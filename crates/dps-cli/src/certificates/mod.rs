@@ -8,6 +8,7 @@ pub use client::ArmArgs;
 use crate::context::GlobalArgs;
 use crate::errors::{About, explain, explain_list};
 use crate::output::{OutputFormat, dash, print_fields, print_line, print_serialized, print_table};
+use crate::progress::Spinner;
 use crate::records::read_certificate;
 use dps_certgen::DEFAULT_PASSWORD;
 use dps_protocol::models::CertificateResponse;
@@ -147,19 +148,29 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             // The CA is checked before anything is uploaded.
             let ca = client::load_ca(&p.ca_cert, &p.ca_key, Some(&p.password))?;
             let pem = read_certificate(&p.ca_cert, "--cert")?;
-            let verified = rt
-                .block_on(certs.prove_possession(
-                    &p.name,
-                    pem.as_bytes(),
-                    |code| client::verification_certificate(&ca, code),
-                    None,
-                ))
-                .map_err(|e| match e {
-                    ProvePossessionError::Service(e) => explain(e, &about(&p.name)),
-                    ProvePossessionError::Sign(e) => {
-                        anyhow::Error::new(e).context("cannot sign the verification certificate")
-                    }
-                })?;
+            let spinner = Spinner::new(format!(
+                "proving {}: upload (if absent) and verification code...",
+                p.name
+            ));
+            let verified = rt.block_on(certs.prove_possession(
+                &p.name,
+                pem.as_bytes(),
+                |code| {
+                    spinner.set_message(format!(
+                        "proving {}: signing the verification certificate and verifying...",
+                        p.name
+                    ));
+                    client::verification_certificate(&ca, code)
+                },
+                None,
+            ));
+            spinner.finish();
+            let verified = verified.map_err(|e| match e {
+                ProvePossessionError::Service(e) => explain(e, &about(&p.name)),
+                ProvePossessionError::Sign(e) => {
+                    anyhow::Error::new(e).context("cannot sign the verification certificate")
+                }
+            })?;
             print_certificate(&verified, format)
         }
         CertificateCommand::Upload(a) => {

@@ -35,14 +35,29 @@ fn parse_text(text: Option<&str>) -> Option<Cert> {
 
 impl Engine<'_> {
     /// Authenticates a device of `scope` registering as `registration_id` with `credential`.
-    /// The outer error is an emulator failure (storage); the inner one a refusal to render.
+    /// The outer error is an emulator failure (storage); the inner one a refusal to render,
+    /// which is logged here, once, whatever transport asked.
     pub(crate) fn authenticate(
         &self,
         scope: &str,
         registration_id: &str,
         credential: Option<Credential<'_>>,
     ) -> ApiResult<Result<Identity, Refusal>> {
-        if let Err(refusal) = self.check_scope(scope) {
+        let outcome = self.decide(scope, registration_id, credential);
+        if let Ok(Err(refusal)) = &outcome {
+            refusal.log(Some(registration_id));
+        }
+        outcome
+    }
+
+    /// [`Self::authenticate`] without the log.
+    fn decide(
+        &self,
+        scope: &str,
+        registration_id: &str,
+        credential: Option<Credential<'_>>,
+    ) -> ApiResult<Result<Identity, Refusal>> {
+        if let Err(refusal) = self.scope(scope) {
             return Ok(Err(refusal));
         }
         match credential {
@@ -57,8 +72,13 @@ impl Engine<'_> {
     }
 
     /// Whether this emulator serves `scope` (compared without regard to case). A transport
-    /// may call it before it reads the rest of a request.
+    /// may call it before it reads the rest of a request; a refusal is logged.
     pub(crate) fn check_scope(&self, scope: &str) -> Result<(), Refusal> {
+        self.scope(scope).inspect_err(|refusal| refusal.log(None))
+    }
+
+    /// [`Self::check_scope`] without the log.
+    fn scope(&self, scope: &str) -> Result<(), Refusal> {
         let served = &self.app.config.id_scope;
         if scope.eq_ignore_ascii_case(served) {
             Ok(())

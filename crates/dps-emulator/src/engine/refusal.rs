@@ -82,6 +82,18 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// Logs the refusal at info level with its reason, so whoever runs the emulator sees why a
+    /// device was turned away. The reason is this type's `Display`, which names ids,
+    /// certificates and times but never a key, a signature or a token.
+    pub(crate) fn log(&self, registration_id: Option<&str>) {
+        tracing::info!(
+            registration_id,
+            code = %self.code(),
+            reason = %self,
+            "device refused"
+        );
+    }
+
     /// The DPS error code of this refusal.
     pub(crate) fn code(&self) -> dps_protocol::codes::ErrorCode {
         match self {

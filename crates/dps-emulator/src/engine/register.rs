@@ -142,6 +142,7 @@ impl Engine<'_> {
                 failed
             }
         };
+        log_outcome(id, &state);
         let stamp = Timestamp::from_datetime(now).into_string();
         let created = created.unwrap_or_else(|| Timestamp::from_datetime(now));
         state["createdDateTimeUtc"] = json!(created);
@@ -345,6 +346,23 @@ impl Engine<'_> {
             state["payload"] = p;
         }
         Ok(state)
+    }
+}
+
+/// Logs a registration that did not assign a hub: a disabled enrollment with its reason, a
+/// failed allocation with its code only (its message may quote a webhook URL, whose query can
+/// hold a function key).
+fn log_outcome(id: &str, state: &Value) {
+    let code = state.get("errorCode").map(Value::to_string);
+    let reason = state.get("errorMessage").and_then(Value::as_str);
+    match state.get("status").and_then(Value::as_str) {
+        Some("disabled") => tracing::info!(registration_id = id, code, reason, "device refused"),
+        Some("failed") => tracing::info!(
+            registration_id = id,
+            code,
+            "device not assigned: the allocation failed (the registration state has the message)"
+        ),
+        _ => {}
     }
 }
 
