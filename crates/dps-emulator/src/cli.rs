@@ -23,7 +23,7 @@ pub struct EmulatorArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct StartArgs {
     /// Address to listen on; port 0 picks a free one (emulator.json has the bound port).
-    #[arg(long, default_value = config::DEFAULT_LISTEN)]
+    #[arg(long, env = "DPS_EMULATOR_LISTEN", default_value = config::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Folder for state, TLS material and emulator.json [default: the per-user data folder].
     #[arg(long, value_name = "DIR")]
