@@ -98,6 +98,20 @@ impl Credential {
     /// existing chain. Checks that the certificate is a CA and that the key belongs to it.
     pub fn load_ca(cert_path: &Path, key_path: &Path, password: Option<&str>) -> Result<Self> {
         let der = read_first_cert(cert_path)?;
+        let key = key::load_key(key_path, password)?;
+        Self::ca_from_parts(der, key, cert_path, key_path)
+    }
+
+    /// A CA from a certificate and its key already read (both from one PKCS#12 file, say),
+    /// with the checks of [`Credential::load_ca`]: the certificate is a CA and the key is its.
+    /// `cert_path` and `key_path` name where they came from in errors (the same file for a
+    /// PKCS#12).
+    pub fn ca_from_parts(
+        der: CertificateDer<'static>,
+        key: KeyPair,
+        cert_path: &Path,
+        key_path: &Path,
+    ) -> Result<Self> {
         let (_, x509) =
             x509_parser::parse_x509_certificate(&der).map_err(|e| Error::NoCertificate {
                 path: cert_path.to_owned(),
@@ -109,7 +123,6 @@ impl Credential {
                 path: cert_path.to_owned(),
             });
         }
-        let key = key::load_key(key_path, password)?;
         if x509.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
             return Err(Error::KeyMismatch {
                 cert: cert_path.to_owned(),

@@ -14,6 +14,18 @@ pub enum Error {
     #[error(transparent)]
     InvalidName(#[from] dps_protocol::IdError),
 
+    /// A verification code that cannot be a certificate's common name. Codes are taken exactly
+    /// as DPS gave them: only what no common name can hold is refused.
+    #[error(
+        "the verification code {code:?} cannot be a certificate's common name: {reason}; use the code exactly as DPS gave it"
+    )]
+    InvalidVerificationCode {
+        /// The code as given.
+        code: String,
+        /// What is wrong with it, in words.
+        reason: String,
+    },
+
     /// A device name would overwrite one of the chain's own files.
     #[error("{name:?} is reserved: a device with that name would overwrite the chain's own files")]
     ReservedName {
@@ -74,10 +86,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    /// Text that should hold PEM certificates is not valid PEM. The message is the PEM
-    /// parser's own.
-    #[error("{0}")]
-    InvalidPem(#[source] rustls_pki_types::pem::Error),
+    /// Text that should hold PEM certificates is not valid PEM. The message words the PEM
+    /// parser's reason (its own text shows bytes as a list of numbers); the reason is kept in
+    /// the field, not as a `source`, so no error chain prints it raw.
+    #[error("the PEM text is damaged: {}", pem_words(.0))]
+    InvalidPem(rustls_pki_types::pem::Error),
 
     /// A certificate field that is neither PEM text nor base64.
     #[error("neither PEM nor base64 DER ({0})")]
@@ -87,9 +100,13 @@ pub enum Error {
     #[error("no CERTIFICATE block in the file")]
     NoPemCertificate,
 
-    /// DER bytes that are not an X.509 certificate.
-    #[error("not a valid X.509 certificate: {0}")]
-    InvalidCertificate(#[source] x509_parser::error::X509Error),
+    /// DER bytes that are not an X.509 certificate. The parser's reason (`Unexpected Tag
+    /// (expected: Some(Tag(16)) ..`) is kept in the field, not shown and not a `source`.
+    #[error(
+        "not a valid X.509 certificate: its DER structure is not a certificate's (a PKCS#12/PFX \
+         file, a private key or damaged data?)"
+    )]
+    InvalidCertificate(x509_parser::error::X509Error),
 
     /// A private key file could not be read as any supported format.
     #[error("{}: not a usable private key ({reason})", path.display())]
@@ -151,6 +168,20 @@ pub enum Error {
     /// PKCS#12 (PFX) encoding failed.
     #[error("PFX encoding failed: {0}")]
     Pfx(String),
+}
+
+/// The PEM parser's reason in words.
+fn pem_words(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error as E;
+    match e {
+        E::MissingSectionEnd { .. } => "a BEGIN line without its END line".into(),
+        E::IllegalSectionStart { .. } => "a malformed BEGIN line".into(),
+        E::Base64Decode(_) => "a block whose base64 does not decode".into(),
+        E::Io(e) => format!("reading it failed: {e}"),
+        E::NoItemsFound => "no PEM block".into(),
+        E::SectionTooLarge => "a block larger than 256 MB".into(),
+        _ => "unreadable PEM".into(),
+    }
 }
 
 /// Convenience alias for this crate's results.

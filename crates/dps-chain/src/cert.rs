@@ -6,15 +6,20 @@ use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// Why bytes are not a usable certificate.
+/// Why bytes are not a usable certificate. The messages are words: the parser's own text
+/// (`Unexpected Tag (expected: Some(Tag(16)) ..`) is kept in the field for programs, not shown
+/// and not a `source`, so no error chain prints it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParseError {
     /// The DER is not an X.509 certificate.
-    #[error("not an X.509 certificate: {0}")]
-    Der(#[source] x509_parser::error::X509Error),
+    #[error(
+        "not an X.509 certificate: its DER structure is not a certificate's (a private key, a PKCS#12/PFX \
+         file or damaged data?)"
+    )]
+    Der(x509_parser::error::X509Error),
     /// The extendedKeyUsage extension is malformed.
-    #[error("invalid extendedKeyUsage extension: {0}")]
-    ExtendedKeyUsage(#[source] x509_parser::error::X509Error),
+    #[error("its extendedKeyUsage extension is malformed")]
+    ExtendedKeyUsage(x509_parser::error::X509Error),
 }
 
 /// One parsed certificate. Parsing happens once; every comparison afterwards is on these
@@ -169,6 +174,10 @@ impl Cert {
     /// A self-signed root.
     pub fn is_root(&self) -> bool {
         self.self_issued() && self.signed_by(self)
+    }
+    /// The same subject as `other` (byte-exact DN), whatever the key.
+    pub fn same_subject(&self, other: &Cert) -> bool {
+        self.subject_raw == other.subject_raw
     }
     /// The same CA as `other`: same subject and same key (a re-issued certificate of the same
     /// CA counts; a CA re-created with a new key under the same name does not).

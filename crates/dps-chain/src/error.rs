@@ -82,9 +82,13 @@ pub enum ChainError {
         /// The time of the check.
         now: OffsetDateTime,
     },
-    /// The leaf is a CA certificate; DPS needs an end-entity certificate.
+    /// The leaf is a CA certificate; DPS needs an end-entity certificate. An IoT Edge device
+    /// CA certificate is the usual case: it signs the Edge runtime's certificates and is not
+    /// the device's identity.
     #[error(
-        "the device certificate {subject} is a CA certificate (basicConstraints CA:TRUE), not a device certificate"
+        "the device certificate {subject} is a CA certificate (basicConstraints CA:TRUE), such as an IoT Edge \
+         device CA certificate: a device authenticates with an end-entity (non-CA) certificate, and DPS refuses \
+         a CA certificate in its place"
     )]
     LeafIsCa {
         /// The leaf's subject.
@@ -113,6 +117,24 @@ pub enum ChainError {
         registration_id: String,
         /// The presented leaf's SHA-256 thumbprint.
         sha256: String,
+    },
+    /// An enrollment group's certificate and a certificate of the device's chain have the
+    /// same subject but different keys: the CA was re-created under the same name and the
+    /// group still holds the old certificate (or the device's chain is from another CA that
+    /// borrowed the name). No group applies to the device.
+    #[error(
+        "the enrollment group's certificate and the device's chain both have {subject}: same subject, different \
+         key (SHA-256 thumbprint {enrolled_sha256} in the group vs {presented_sha256} on the device's chain): \
+         the group holds the old certificate of a CA re-created with the same name; update the group with the \
+         new certificate (if the CA was not re-created, the device's chain comes from another CA)"
+    )]
+    StaleGroupCertificate {
+        /// The subject both certificates have.
+        subject: String,
+        /// SHA-256 thumbprint of the group's certificate.
+        enrolled_sha256: String,
+        /// SHA-256 thumbprint of the certificate on the device's chain.
+        presented_sha256: String,
     },
     /// No enrollment group's certificate is on the device's chain.
     #[error(
@@ -192,6 +214,22 @@ pub enum ChainError {
         /// Its subject.
         subject: String,
     },
+    /// The device's chain ends at a root with the subject of a verified CA but another key:
+    /// the CA was re-created under the same name and only the old certificate is verified.
+    #[error(
+        "the device's chain ends at {subject}, and a verified CA certificate has that subject but a different key \
+         (SHA-256 thumbprint {verified_sha256} verified vs {presented_sha256} on the device's chain): the DPS \
+         verified the old certificate of a CA re-created with the same name; upload and verify the new one (if the CA \
+         was not re-created, the verified one is another CA's)"
+    )]
+    VerifiedCaReplaced {
+        /// The subject both certificates have.
+        subject: String,
+        /// SHA-256 thumbprint of the verified certificate.
+        verified_sha256: String,
+        /// SHA-256 thumbprint of the root the device's chain ends at.
+        presented_sha256: String,
+    },
     /// The chain reaches a verified CA whose own validity has ended.
     #[error("the verified CA certificate {subject} expired on {}; renew it and verify the new one", rfc3339(*not_after))]
     VerifiedCaExpired {
@@ -211,14 +249,17 @@ pub enum ChainError {
         verified: String,
     },
     /// rustls-webpki refused the path the structural checks accepted (an algorithm, a key
-    /// size, a path length or name constraint).
-    #[error("the chain through the group's certificate {group} does not verify: {source:?}")]
+    /// size, a path length or name constraint). The message words `reason` (rustls-webpki's
+    /// own text is its `Debug`); `reason` is not a `source`, so no error chain prints it raw.
+    #[error(
+        "the chain through the group's certificate {group} does not verify: {}",
+        webpki_words(reason)
+    )]
     Rejected {
         /// The group's certificate.
         group: String,
         /// rustls-webpki's reason.
-        #[source]
-        source: webpki::Error,
+        reason: webpki::Error,
     },
 }
 
@@ -244,8 +285,84 @@ fn not_verified_message(
     }
 }
 
-/// RFC 3339 text of a time.
+/// A time as every message of dps-rs writes it: ISO 8601 (RFC 3339) in UTC, whole seconds,
+/// e.g. `2027-01-03T04:56:53Z` (the service's own format for certificate validity,
+/// [`Timestamp::from_datetime_seconds`](dps_protocol::models::Timestamp::from_datetime_seconds)).
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    dps_protocol::models::Timestamp::from_datetime_seconds(t).into_string()
+}
+
+/// rustls-webpki's reason in words (its `Display` is its `Debug`: `CertExpired { time:
+/// UnixTime(...) .. }`). The chain rule maps validity errors to [`ChainError::Expired`] and
+/// [`ChainError::NotYetValid`] before it gets here; the rest are rare and named by kind.
+pub(crate) fn webpki_words(e: &webpki::Error) -> String {
+    use webpki::Error as E;
+    let at = |t: &rustls_pki_types::UnixTime| {
+        i64::try_from(t.as_secs())
+            .ok()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            .map_or_else(|| "an unknown time".to_owned(), rfc3339)
+    };
+    match e {
+        E::CertExpired { not_after, time } => format!(
+            "a certificate on the path expired on {} (checked at {})",
+            at(not_after),
+            at(time)
+        ),
+        E::CertNotValidYet { not_before, time } => format!(
+            "a certificate on the path is not valid before {} (checked at {})",
+            at(not_before),
+            at(time)
+        ),
+        E::CaUsedAsEndEntity => {
+            "the device certificate is a CA certificate (basicConstraints CA:TRUE); a device \
+             authenticates with an end-entity certificate"
+                .into()
+        }
+        E::EndEntityUsedAsCa => {
+            "a certificate that issued another one is not a CA certificate (basicConstraints \
+             CA:TRUE missing)"
+                .into()
+        }
+        E::UnknownIssuer => "no certificate on the path issued the last one sent".into(),
+        E::InvalidSignatureForPublicKey => {
+            "a signature on the path does not match its issuer's key".into()
+        }
+        E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | E::SignatureAlgorithmMismatch => {
+            "a certificate on the path is signed with an algorithm or key type DPS does not \
+             accept (use RSA 2048+ or ECDSA P-256/P-384 with SHA-256 or stronger)"
+                .into()
+        }
+        E::PathLenConstraintViolated => {
+            "the path is longer than a CA's pathLenConstraint allows".into()
+        }
+        E::NameConstraintViolation => "a name on the path breaks a CA's name constraints".into(),
+        E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+            "a certificate on the path does not allow TLS client authentication \
+             (extendedKeyUsage clientAuth)"
+                .into()
+        }
+        E::UnsupportedCriticalExtension => {
+            "a certificate on the path has a critical extension that is not supported".into()
+        }
+        E::MaximumPathDepthExceeded
+        | E::MaximumPathBuildCallsExceeded
+        | E::MaximumSignatureChecksExceeded
+        | E::MaximumNameConstraintComparisonsExceeded => {
+            "the path is too long or too complex to verify (too many certificates)".into()
+        }
+        E::BadDer
+        | E::BadDerTime
+        | E::TrailingData(_)
+        | E::MalformedExtensions
+        | E::ExtensionValueInvalid
+        | E::InvalidCertValidity
+        | E::InvalidSerialNumber
+        | E::UnsupportedCertVersion => {
+            "a certificate on the path is malformed (its DER encoding or a field is invalid)".into()
+        }
+        _ => "a certificate on the path breaks a rule of X.509 path validation".into(),
+    }
 }

@@ -172,14 +172,55 @@ pub fn verify_group_chain(
             verified_ca: valid[anchor].clone(),
             path_len,
         }),
-        Err(source) => {
-            Err(
-                explain(presented, group, trust, &valid).unwrap_or_else(|| ChainError::Rejected {
-                    group: group.subject().to_owned(),
-                    source,
-                }),
-            )
+        Err(reason) => Err(explain(presented, group, trust, &valid)
+            .unwrap_or_else(|| rejected(reason, presented, group, now))),
+    }
+}
+
+/// rustls-webpki's refusal as a [`ChainError`]: a validity error names its certificate (found
+/// by the time webpki reports) as [`ChainError::Expired`] or [`ChainError::NotYetValid`];
+/// anything else is [`ChainError::Rejected`], which words it.
+fn rejected(
+    reason: webpki::Error,
+    presented: &[Cert],
+    group: &Cert,
+    now: OffsetDateTime,
+) -> ChainError {
+    let secs = |t: &UnixTime| i64::try_from(t.as_secs()).unwrap_or(i64::MAX);
+    let find = |at: i64, of: fn(&Cert) -> OffsetDateTime| {
+        presented
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (presented_role(i), c))
+            .chain(std::iter::once((Role::GroupCertificate, group)))
+            .find(|(_, c)| of(c).unix_timestamp() == at)
+    };
+    match &reason {
+        webpki::Error::CertExpired { not_after, .. } => {
+            if let Some((role, c)) = find(secs(not_after), Cert::not_after) {
+                return ChainError::Expired {
+                    role,
+                    subject: c.subject().to_owned(),
+                    not_after: c.not_after(),
+                    now,
+                };
+            }
         }
+        webpki::Error::CertNotValidYet { not_before, .. } => {
+            if let Some((role, c)) = find(secs(not_before), Cert::not_before) {
+                return ChainError::NotYetValid {
+                    role,
+                    subject: c.subject().to_owned(),
+                    not_before: c.not_before(),
+                    now,
+                };
+            }
+        }
+        _ => {}
+    }
+    ChainError::Rejected {
+        group: group.subject().to_owned(),
+        reason,
     }
 }
 
@@ -264,6 +305,21 @@ fn not_verified(group: &Cert, top: &Cert, trust: Trust<'_>, upload: Option<&str>
             .find(|(_, u)| u.same_ca(top) || top.issued_by(u))
             .map(|(n, _)| n.as_str())
     });
+    // A root named like a verified CA but with another key, and not uploaded: the CA was
+    // re-created (an uploaded copy only needs its proof of possession, said below).
+    if upload.is_none()
+        && top.self_issued()
+        && let Some(v) = trust
+            .verified
+            .iter()
+            .find(|v| v.same_subject(top) && !v.same_ca(top))
+    {
+        return ChainError::VerifiedCaReplaced {
+            subject: top.subject().to_owned(),
+            verified_sha256: v.thumbprints().sha256.clone(),
+            presented_sha256: top.thumbprints().sha256.clone(),
+        };
+    }
     ChainError::NotVerified {
         group: group.subject().to_owned(),
         top: top.subject().to_owned(),
@@ -381,4 +437,86 @@ fn webpki_path(
         .find(|(_, a)| same(a, path.anchor()))
         .map_or(0, |(i, _)| *i);
     Ok((anchor, path.intermediate_certificates().count() + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
+
+    fn cert(cn: &str, profile: Profile, days: u32) -> Cert {
+        let spec = CertSpec {
+            common_name: cn,
+            profile,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            days,
+        };
+        let c = Credential::self_signed(&spec).expect("certificate");
+        Cert::parse(c.der()).expect("parses")
+    }
+
+    fn unix(t: OffsetDateTime) -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(t.unix_timestamp()).expect("after 1970"),
+        ))
+    }
+
+    #[test]
+    fn a_webpki_validity_refusal_names_its_certificate() {
+        let leaf = cert("device-1", Profile::Leaf, 30);
+        let group = cert("Group CA", Profile::RootCa, 20);
+        let now = leaf.not_after() + time::Duration::days(1);
+        let expired = webpki::Error::CertExpired {
+            time: unix(now),
+            not_after: unix(group.not_after() + time::Duration::days(2)),
+        };
+        // No certificate ends then: the refusal is worded, without webpki's Debug text.
+        let e = rejected(expired, std::slice::from_ref(&leaf), &group, now);
+        let text = e.to_string();
+        assert!(matches!(e, ChainError::Rejected { .. }), "{e:?}");
+        assert!(text.contains("expired on 20"), "{text}");
+        assert!(!text.contains("UnixTime") && !text.contains("{ "), "{text}");
+        // The group's certificate ends then: it is named.
+        let expired = webpki::Error::CertExpired {
+            time: unix(now),
+            not_after: unix(group.not_after()),
+        };
+        let e = rejected(expired, std::slice::from_ref(&leaf), &group, now);
+        assert!(
+            matches!(
+                &e,
+                ChainError::Expired { role: Role::GroupCertificate, subject, .. } if subject == "CN=Group CA"
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the enrolled group certificate CN=Group CA expired on {}",
+                crate::rfc3339(group.not_after())
+            )
+        );
+    }
+
+    #[test]
+    fn every_webpki_refusal_is_worded() {
+        for reason in [
+            webpki::Error::CaUsedAsEndEntity,
+            webpki::Error::UnknownIssuer,
+            webpki::Error::BadDer,
+            webpki::Error::PathLenConstraintViolated,
+            webpki::Error::CertRevoked,
+        ] {
+            let e = ChainError::Rejected {
+                group: "CN=Group".into(),
+                reason,
+            };
+            let text = e.to_string();
+            assert!(
+                !text.contains("CaUsedAsEndEntity") && !text.contains("UnknownIssuer"),
+                "{text}"
+            );
+            assert!(std::error::Error::source(&e).is_none());
+        }
+    }
 }

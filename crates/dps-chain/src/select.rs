@@ -155,8 +155,10 @@ pub fn decide(presented: &[Cert], candidates: &[Candidate<'_>]) -> Option<Decisi
 
 /// The refusal when no group applies ([`decide`] found none): a chain whose last certificate
 /// names a group's certificate as its issuer but was not signed by it borrowed the name (a
-/// rogue or re-created CA) and is [`ChainError::NotSignedBy`]; otherwise
-/// [`no_enrollment_group`](crate::no_enrollment_group).
+/// rogue or re-created CA) and is [`ChainError::NotSignedBy`]; a CA certificate of the chain
+/// with a group certificate's subject but another key is [`ChainError::StaleGroupCertificate`]
+/// (the CA was re-created with the same names, and the group holds the old certificate);
+/// otherwise [`no_enrollment_group`](crate::no_enrollment_group).
 pub fn no_group(
     presented: &[Cert],
     candidates: &[Candidate<'_>],
@@ -175,7 +177,42 @@ pub fn no_group(
             issuer: g.subject().to_owned(),
         };
     }
+    if let Some(e) = stale_group_certificate(presented, &path, candidates) {
+        return e;
+    }
     crate::no_enrollment_group(presented, registration_id)
+}
+
+/// A certificate above the leaf on the issuer path whose subject is a group certificate's but
+/// whose key (or, for a service summary, thumbprint) is not.
+fn stale_group_certificate(
+    presented: &[Cert],
+    path: &[usize],
+    candidates: &[Candidate<'_>],
+) -> Option<ChainError> {
+    let on_chain = path.iter().skip(1).filter_map(|&i| presented.get(i));
+    for p in on_chain {
+        for c in candidates {
+            let enrolled = match c.key {
+                GroupKey::Cert(g) if p.same_subject(g) && !p.same_ca(g) => {
+                    g.thumbprints().sha256.clone()
+                }
+                GroupKey::Summary { subject, sha256 }
+                    if same_dn(p.subject(), subject)
+                        && !p.thumbprints().sha256.eq_ignore_ascii_case(sha256) =>
+                {
+                    sha256.to_ascii_uppercase()
+                }
+                _ => continue,
+            };
+            return Some(ChainError::StaleGroupCertificate {
+                subject: p.subject().to_owned(),
+                enrolled_sha256: enrolled,
+                presented_sha256: p.thumbprints().sha256.clone(),
+            });
+        }
+    }
+    None
 }
 
 /// When no group applies: the first group (in the order given) whose `caReferences` names an

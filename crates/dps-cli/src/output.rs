@@ -1,7 +1,16 @@
 //! Output conventions shared by every command: `--output table|json`, stderr for warnings and
 //! progress, and nothing on a terminal that a script would have to parse around.
+//!
+//! Two rules for people's text live here, once:
+//! * dates: [`iso8601`] and [`date`] print every time dps-cli shows or adds in ISO 8601 UTC
+//!   (`2027-01-03T04:56:53Z`); objects the service returns stay verbatim in JSON;
+//! * line length: [`wrap`] folds long lines at [`text_width`], continuation lines indented
+//!   under the text. The width is `COLUMNS` when it is set, else the terminal's when the
+//!   stream is a terminal; a pipe or a file gets whole lines (grep and scripts see one finding
+//!   per line).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use time::OffsetDateTime;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -89,15 +98,117 @@ fn render_table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// Prints `name  value` lines, names padded to the longest.
+/// Prints `name  value` lines, names padded to the longest; a long value wraps (see [`wrap`])
+/// with its continuation lines under the value.
 pub fn print_fields(fields: &[(&str, String)]) -> anyhow::Result<()> {
+    print_text(&render_fields(fields, text_width(Stream::Stdout)))
+}
+
+fn render_fields(fields: &[(&str, String)], columns: Option<usize>) -> String {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut text = String::new();
     for (k, v) in fields {
-        text.push_str(format!("{k:<width$}  {v}").trim_end());
+        let first = format!("{k:<width$}  ");
+        text.push_str(wrap(v, columns, &first, width + 2).trim_end());
         text.push('\n');
     }
-    print_text(&text)
+    text
+}
+
+/// A time as dps-cli prints it in tables, messages and the fields it adds to JSON: ISO 8601
+/// in UTC, whole seconds (`2027-01-03T04:56:53Z`), the very text of `dps_chain`'s messages.
+pub fn iso8601(t: OffsetDateTime) -> String {
+    dps_chain::rfc3339(t)
+}
+
+/// A date the service sent, as a table shows it: RFC 3339 text (`2026-12-04T06:55:25.7763952Z`,
+/// records and certificate validity) or RFC 1123 text (`Sun, 03 Jan 2027 06:55:18 GMT`, the
+/// CA-certificate API) in [`iso8601`]'s form; other text as is; `-` when absent. JSON output
+/// keeps the service's text.
+pub fn date(value: Option<impl ToString>) -> String {
+    let Some(text) = value.map(|v| v.to_string()) else {
+        return "-".to_owned();
+    };
+    dps_protocol::models::Timestamp::new(text.trim())
+        .to_datetime()
+        .or_else(|| dps_protocol::retry_after::parse_http_date(text.trim()))
+        .map_or(text, iso8601)
+}
+
+/// Where a text goes, for [`text_width`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Results.
+    Stdout,
+    /// Errors, hints, warnings.
+    Stderr,
+}
+
+/// Lines are never folded narrower than this, whatever `COLUMNS` says.
+const MIN_WIDTH: usize = 40;
+/// Continuation lines keep at least this many columns for text, however deep the indent.
+const MIN_TEXT: usize = 20;
+
+/// The width human text on `stream` wraps at: `COLUMNS` when it is set to a number (at least
+/// [`MIN_WIDTH`]), whatever the stream (it is how a user, or a test, asks for a width); else
+/// the terminal's width when the stream is a terminal; else `None`, no wrapping, so piped
+/// output and files keep one finding, error or hint per line.
+pub fn text_width(stream: Stream) -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+    {
+        return Some(columns.max(MIN_WIDTH));
+    }
+    let term = match stream {
+        Stream::Stdout if std::io::stdout().is_terminal() => console::Term::stdout(),
+        Stream::Stderr if std::io::stderr().is_terminal() => console::Term::stderr(),
+        _ => return None,
+    };
+    term.size_checked()
+        .map(|(_, cols)| usize::from(cols).max(MIN_WIDTH))
+}
+
+/// `first` followed by `text`, folded at `width` columns (no folding with `None`): words move
+/// to the next line, which starts with `indent` spaces, so continuation lines sit under the
+/// text. A word longer than a line (a path, a command, a thumbprint) is never broken; it gets a
+/// line of its own. Each line of a multi-line `text` is folded the same way, its later lines
+/// starting indented. Without a width the text is returned after `first` exactly as it is. The
+/// result has no trailing newline.
+pub fn wrap(text: &str, width: Option<usize>, first: &str, indent: usize) -> String {
+    let Some(width) = width else {
+        return format!("{first}{text}");
+    };
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    for (n, line) in text.split('\n').enumerate() {
+        let mut current = if n == 0 {
+            first.to_owned()
+        } else {
+            out.push('\n');
+            pad.clone()
+        };
+        let width = width.max(indent + MIN_TEXT);
+        let mut empty = true;
+        for word in line.split(' ').filter(|w| !w.is_empty()) {
+            let used = current.chars().count();
+            let needed = word.chars().count() + usize::from(!empty);
+            if !empty && used + needed > width {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = pad.clone();
+                empty = true;
+            }
+            if !empty {
+                current.push(' ');
+            }
+            current.push_str(word);
+            empty = false;
+        }
+        out.push_str(current.trim_end());
+    }
+    out
 }
 
 /// `-` for a missing value in a table.
@@ -121,5 +232,61 @@ mod tests {
             ],
         );
         assert_eq!(out, "ID         STATUS\na-long-id  ok\nb\n");
+    }
+
+    #[test]
+    fn long_lines_fold_under_their_text_and_words_stay_whole() {
+        let text =
+            "the chain ends at CN=Intermediate, issued by CN=Root, which the device does not send";
+        let folded = wrap(text, Some(40), "[warn] chain  ", 14);
+        assert_eq!(
+            folded,
+            "[warn] chain  the chain ends at\n              CN=Intermediate, issued by\n              CN=Root, which the device\n              does not send"
+        );
+        for line in folded.lines() {
+            assert!(line.chars().count() <= 40, "{line:?}");
+        }
+        // Without a width, nothing moves; a word longer than the line stays whole.
+        assert_eq!(wrap(text, None, "> ", 2), format!("> {text}"));
+        let path = "certs/certs/a-very-long-device-name-full-chain.cert.pem";
+        assert_eq!(
+            wrap(&format!("use {path} now"), Some(40), "", 2),
+            format!("use\n  {path}\n  now")
+        );
+        // Each line of a multi-line text folds; later lines start indented.
+        assert_eq!(wrap("a b\nc", Some(40), "hint: ", 6), "hint: a b\n      c");
+    }
+
+    #[test]
+    fn fields_fold_under_their_value() {
+        let fields = [
+            ("name", "root".to_owned()),
+            (
+                "subject",
+                "CN=Azure IoT Hub CA Cert Test Only, O=Contoso".to_owned(),
+            ),
+        ];
+        assert_eq!(
+            render_fields(&fields, Some(40)),
+            "name     root\nsubject  CN=Azure IoT Hub CA Cert Test\n         Only, O=Contoso\n"
+        );
+    }
+
+    #[test]
+    fn service_dates_print_in_iso_8601_utc() {
+        assert_eq!(
+            date(Some("Sun, 03 Jan 2027 04:56:53 GMT")),
+            "2027-01-03T04:56:53Z"
+        );
+        assert_eq!(
+            date(Some("2026-12-04T06:55:25.7763952Z")),
+            "2026-12-04T06:55:25Z"
+        );
+        assert_eq!(
+            date(Some("2027-01-03T05:56:53+01:00")),
+            "2027-01-03T04:56:53Z"
+        );
+        assert_eq!(date(Some("soon")), "soon");
+        assert_eq!(date(None::<&str>), "-");
     }
 }

@@ -45,6 +45,22 @@ fn chain(dir: &Path, devices: &[&str]) -> CertDir {
     chain_with_days(dir, 30, devices)
 }
 
+/// A chain of other names (a chain with certGen's names and other keys is a re-generated one,
+/// which doctor names as such: see tests/messages.rs).
+fn other_chain(dir: &Path) -> CertDir {
+    let certs = CertDir::new(dir);
+    certs
+        .create_root_and_intermediate(&ChainOptions {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            root_cn: "Other Root".into(),
+            intermediate_cn: "Other Intermediate".into(),
+            password: None,
+            ..ChainOptions::default()
+        })
+        .expect("chain");
+    certs
+}
+
 fn root(c: &CertDir) -> PathBuf {
     c.cert_path(ROOT_PREFIX)
 }
@@ -320,7 +336,7 @@ fn predicts_a_bad_common_name_and_a_wrong_registration_id() {
 fn predicts_a_group_certificate_off_the_chain() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let c = chain(&tmp.path().join("a"), &["dev1"]);
-    let other = chain(&tmp.path().join("b"), &[]);
+    let other = other_chain(&tmp.path().join("b"));
     doctor_group(
         &c.full_chain_path("dev1"),
         &intermediate(&other),
@@ -338,7 +354,7 @@ fn predicts_a_group_certificate_off_the_chain() {
 fn predicts_an_unverified_ca() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let c = chain(&tmp.path().join("a"), &["dev1"]);
-    let other = chain(&tmp.path().join("b"), &[]);
+    let other = other_chain(&tmp.path().join("b"));
     doctor_group(&c.full_chain_path("dev1"), &intermediate(&c), Some(&root(&other)))
         .assert()
         .code(1)

@@ -1,16 +1,16 @@
-//! Certificate and key files as the checks need them. The certificates themselves are
-//! [`dps_chain::Cert`], the very type the emulator's device API decides with.
+//! Certificate files as the checks need them (read by [`crate::credentials`], which tells a
+//! file's kind by its content). The certificates themselves are [`dps_chain::Cert`], the very
+//! type the emulator's device API decides with.
 
-use anyhow::Context;
 use dps_chain::Cert;
 use rustls_pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
 
-/// Every certificate in `files`, in order, without repeats.
+/// Every certificate in `files` (`--cert` and `--chain` files), in order, without repeats.
 pub(crate) fn read_all(files: &[&Path]) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let mut out: Vec<CertificateDer<'static>> = Vec::new();
     for f in files {
-        for c in dps_certgen::read_certs(f)? {
+        for c in crate::credentials::certificates(f, "--cert", None)?.certs {
             if !out.contains(&c) {
                 out.push(c);
             }
@@ -19,35 +19,20 @@ pub(crate) fn read_all(files: &[&Path]) -> anyhow::Result<Vec<CertificateDer<'st
     Ok(out)
 }
 
-/// Every certificate of a file, parsed; the error names the file.
-pub(crate) fn read_parsed(path: &Path) -> anyhow::Result<Vec<Cert>> {
-    dps_certgen::read_certs(path)?
+/// Every certificate of a file given with `flag`, parsed; the error names the file.
+pub(crate) fn read_parsed(path: &Path, flag: &str) -> anyhow::Result<Vec<Cert>> {
+    crate::credentials::certificates(path, flag, None)?
+        .certs
         .iter()
         .map(|der| {
             Cert::parse(der).map_err(|e| {
-                anyhow::anyhow!("{}: a certificate cannot be parsed: {e}", path.display())
+                anyhow::anyhow!(
+                    "{flag} {}: a certificate cannot be parsed: {e}",
+                    path.display()
+                )
             })
         })
         .collect()
-}
-
-/// A device's private key, normalised to unencrypted PKCS#8 PEM.
-pub(crate) struct DeviceKey {
-    /// PKCS#8 PEM.
-    pub(crate) pem: String,
-    /// The public key bits, to compare with a certificate's.
-    pub(crate) public_key: Vec<u8>,
-}
-
-/// Reads a private key: PKCS#8 (plain or encrypted with `password`), PKCS#1 or SEC1.
-pub(crate) fn read_key(path: &Path, password: Option<&str>) -> anyhow::Result<DeviceKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the key {}", path.display()))?;
-    let key = dps_certgen::key_from_pem(&text, password, path)?;
-    Ok(DeviceKey {
-        pem: key.serialize_pem(),
-        public_key: key.public_key_raw().to_vec(),
-    })
 }
 
 /// At most this many files of the device certificate's folder are looked at.

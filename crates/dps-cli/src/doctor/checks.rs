@@ -4,7 +4,6 @@
 //! `dps_chain`, the module the emulator's device API decides with; what doctor adds is the
 //! naming of each finding, its fix, and lints the service does not refuse.
 
-use super::cert::DeviceKey;
 use super::chain::{describe_chain, no_group_lint, order};
 use super::enrollment::{choose_group, individual};
 use super::leaf::{identity, usage};
@@ -92,7 +91,7 @@ pub(crate) struct Individual {
 pub(crate) struct Inputs {
     pub(crate) cert_path: PathBuf,
     pub(crate) presented: Vec<CertificateDer<'static>>,
-    pub(crate) key: Option<(PathBuf, Result<DeviceKey, String>)>,
+    pub(crate) key: Option<(PathBuf, Result<crate::credentials::Key, String>)>,
     pub(crate) registration_id: Option<String>,
     /// `None`: no group information at all.
     pub(crate) groups: Option<Vec<GroupCandidate>>,
@@ -126,6 +125,7 @@ impl Inputs {
             device_name: leaf.and_then(Cert::common_name),
             files: &self.files,
             presented,
+            groups: self.groups.as_deref().unwrap_or_default(),
         }
     }
 }

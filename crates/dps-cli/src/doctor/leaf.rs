@@ -118,7 +118,9 @@ pub(super) fn usage(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContext<'
         Some((path, Err(e))) => out.fail(
             "key",
             format!("the key {} cannot be read: {e}", path.display()),
-            "pass the device's private key (PEM), with --password if it is encrypted".into(),
+            "pass the device's private key with --key (PEM, or the .pfx given as --cert), with \
+             --password if it is encrypted"
+                .into(),
         ),
         Some((path, Ok(k))) => match check_key(leaf, &k.public_key) {
             Ok(()) => out.ok(

@@ -18,9 +18,9 @@ mod validity;
 mod verdict;
 
 use crate::context::GlobalArgs;
-use crate::output::OutputFormat;
+use crate::output::{OutputFormat, Stream, print_text, text_width, wrap};
 use anyhow::Context;
-use cert::{nearby, read_all, read_key, read_parsed};
+use cert::{nearby, read_parsed};
 use checks::{GroupCandidate, GroupCert, Inputs, Known};
 use dps_chain::Cert;
 use serde::Serialize;
@@ -134,9 +134,14 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
             "--group-id reads the group from the service: add --connection-string or --emulator",
         ));
     }
-    let mut sent: Vec<&Path> = vec![&args.cert];
-    sent.extend(args.chain.iter().map(PathBuf::as_path));
-    let presented = read_all(&sent)?;
+    // --cert (a PKCS#12 carries its key), the --chain files, --key: read as their content says.
+    let device = crate::credentials::device(
+        &args.cert,
+        &args.chain,
+        args.key.as_deref(),
+        args.key_password.as_deref(),
+    )?;
+    let presented = device.chain;
     let parsed: Vec<Cert> = presented
         .iter()
         .filter_map(|d| Cert::parse(d).ok())
@@ -144,14 +149,18 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
     // Certificate files: beside --cert, then those given; they identify certificates the
     // service reports by thumbprint and name the file to add, nothing more.
     let mut files = nearby(&args.cert);
-    let key = args.key.as_ref().map(|k| {
-        let loaded = read_key(k, args.key_password.as_deref()).map_err(|e| format!("{e:#}"));
-        (k.clone(), loaded)
+    let key = device.key.and_then(|loaded| match (&args.key, loaded) {
+        // A key inside --cert that does not open (no --password) was not asked to be checked.
+        (None, Err(_)) => None,
+        (given, loaded) => Some((
+            given.clone().unwrap_or_else(|| args.cert.clone()),
+            loaded.map_err(|e| format!("{e:#}")),
+        )),
     });
 
     let mut verified: Option<Vec<Known>> = None;
     for f in &args.verified_ca {
-        for cert in read_parsed(f)? {
+        for cert in read_parsed(f, "--verified-ca")? {
             add_file(&mut files, f, &cert);
             verified.get_or_insert_with(Vec::new).push(Known {
                 source: f.display().to_string(),
@@ -162,7 +171,7 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
     }
     let mut groups: Option<Vec<GroupCandidate>> = None;
     if let Some(f) = &args.group_cert {
-        let cert = read_parsed(f)?
+        let cert = read_parsed(f, "--group-cert")?
             .into_iter()
             .next()
             .with_context(|| format!("{} holds no certificate", f.display()))?;
@@ -200,7 +209,7 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
                 registration_id.as_deref(),
                 &known,
             ))
-            .map_err(crate::context::unreachable_hint)?;
+            .map_err(|e| crate::context::unreachable_hint(e, global))?;
         if groups.is_none() {
             groups = Some(fetched.groups);
         }
@@ -250,7 +259,7 @@ fn service(global: &GlobalArgs) -> anyhow::Result<Option<service::Service>> {
 
 /// Whether a connection string names a local host (an emulator), whose CA certificates can
 /// be listed with the connection string itself.
-fn is_local(connection_string: &str) -> bool {
+pub(crate) fn is_local(connection_string: &str) -> bool {
     let host = connection_string
         .split(';')
         .filter_map(|kv| kv.split_once('='))
@@ -271,19 +280,27 @@ pub fn print(checks: &[Check], format: OutputFormat) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(checks)?);
         return Ok(());
     }
+    // Long findings fold at the terminal's width (or COLUMNS), under their text.
+    let width = text_width(Stream::Stdout);
+    let mut text = String::new();
     for c in checks {
         let tag = match c.status {
             Status::Ok => "[ok]  ",
             Status::Warn => "[warn]",
             Status::Fail => "[FAIL]",
         };
-        println!("{tag} {:<16} {}", c.check, c.detail);
+        let first = format!("{tag} {:<16} ", c.check);
+        text.push_str(&wrap(&c.detail, width, &first, first.chars().count()));
+        text.push('\n');
         if c.status != Status::Ok
             && let Some(fix) = &c.fix
         {
-            println!("       {:<16} fix: {fix}", "");
+            let first = format!("       {:<16} fix: ", "");
+            text.push_str(&wrap(fix, width, &first, first.chars().count()));
+            text.push('\n');
         }
     }
+    print_text(&text)?;
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
     println!(
         "{} checks: {} ok, {} warning(s), {} failed",

@@ -2,6 +2,7 @@
 //! message as the detail, and the `dps-cli` command (or file) that fixes it. The advice lives
 //! here, in the CLI; `dps_chain` only states the facts.
 
+use super::checks::{GroupCandidate, GroupCert};
 use super::leaf::sanitize;
 use super::{Check, Status};
 use dps_chain::{Cert, ChainError, Role};
@@ -17,6 +18,8 @@ pub(crate) struct FixContext<'a> {
     pub(crate) files: &'a [(PathBuf, Cert)],
     /// What the device sends, leaf first.
     pub(crate) presented: &'a [Cert],
+    /// The enrollment groups' certificates doctor knows, to name the group a fix updates.
+    pub(crate) groups: &'a [GroupCandidate],
 }
 
 /// The check a refusal belongs to. Stable names, documented in JSON.md.
@@ -29,12 +32,13 @@ pub(crate) fn check_name(e: &ChainError) -> &'static str {
         ChainError::LeafIsCa { .. } => "leaf-not-ca",
         ChainError::LeafNotClientAuth { .. } => "leaf-eku",
         ChainError::KeyMismatch { .. } => "key",
-        ChainError::NotEnrolledCertificate { .. } | ChainError::NoEnrollmentGroup { .. } => {
-            "enrollment"
-        }
+        ChainError::NotEnrolledCertificate { .. }
+        | ChainError::NoEnrollmentGroup { .. }
+        | ChainError::StaleGroupCertificate { .. } => "enrollment",
         ChainError::NotVerified { .. }
         | ChainError::UnverifiedReference { .. }
-        | ChainError::VerifiedCaExpired { .. } => "verified-ca",
+        | ChainError::VerifiedCaExpired { .. }
+        | ChainError::VerifiedCaReplaced { .. } => "verified-ca",
         _ => "chain",
     }
 }
@@ -91,10 +95,17 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             renew(*role, ctx)
         ),
         ChainError::Expired { role, .. } => renew(*role, ctx),
-        ChainError::LeafIsCa { .. } => format!(
-            "issue a device certificate (not a CA): dps-cli certs \
-             create-device-certificate-from-intermediate {name}"
-        ),
+        ChainError::LeafIsCa { .. } => {
+            // certGen names an IoT Edge device CA NAME.ca; the device's own name is NAME.
+            let device = name.strip_suffix(".ca").unwrap_or(&name);
+            format!(
+                "register with a device (end-entity) certificate, e.g. dps-cli certs \
+                 create-device-certificate-from-intermediate {device}; for IoT Edge, that is the \
+                 device identity certificate: the edge CA certificate (certs \
+                 create-edge-device-certificate) only signs the certificates of the Edge runtime \
+                 and its modules"
+            )
+        }
         ChainError::LeafNotClientAuth { .. } => format!(
             "re-issue it with extendedKeyUsage clientAuth: dps-cli certs \
              create-device-certificate-from-intermediate {name}"
@@ -127,6 +138,31 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             sent.get(1..)
                 .filter(|s| !s.is_empty())
                 .map_or_else(|| "the CA that issued it".to_owned(), |s| s.join(", "))
+        ),
+        ChainError::StaleGroupCertificate {
+            subject,
+            presented_sha256,
+            ..
+        } => {
+            let group = ctx
+                .groups
+                .iter()
+                .find(|g| same_subject(&g.cert, subject))
+                .and_then(|g| g.group_id.as_deref())
+                .unwrap_or("<id>");
+            format!(
+                "update the group with the new certificate: dps-cli enrollment-group update \
+                 --group-id {group} --cert {}; or, if the old CA is still the right one, issue \
+                 the device from it",
+                holder(presented_sha256, ctx)
+            )
+        }
+        ChainError::VerifiedCaReplaced {
+            presented_sha256, ..
+        } => format!(
+            "verify the new CA certificate: dps-cli certificate prove --name <name> --cert {} \
+             --key <its key>",
+            holder(presented_sha256, ctx)
         ),
         ChainError::NotSignedBy { subject, issuer } => format!(
             "send the CA certificate that actually issued {subject}, or re-issue {subject} from \
@@ -171,6 +207,22 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
               constraints (dps-cli certs inspect)"
             .into(),
     }
+}
+
+/// Whether a group's certificate has `subject` (service summaries print DNs with other spacing).
+fn same_subject(cert: &GroupCert, subject: &str) -> bool {
+    dps_chain::same_dn(cert.subject(), subject)
+}
+
+/// The file doctor has seen that holds the certificate with this SHA-256 thumbprint, preferring
+/// one that holds nothing else; `<its .pem>` when none does.
+fn holder(sha256: &str, ctx: &FixContext<'_>) -> String {
+    let in_file = |p: &PathBuf| ctx.files.iter().filter(|(q, _)| q == p).count();
+    ctx.files
+        .iter()
+        .filter(|(_, c)| c.thumbprints().sha256.eq_ignore_ascii_case(sha256))
+        .min_by_key(|(p, _)| in_file(p))
+        .map_or_else(|| "<its .pem>".to_owned(), |(p, _)| p.display().to_string())
 }
 
 /// How to replace a certificate of `role` that is not (or no longer) valid.

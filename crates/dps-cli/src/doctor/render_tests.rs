@@ -56,6 +56,7 @@ fn finding(p: &Pki, e: &ChainError) -> Check {
         device_name: Some("dev-1"),
         files: &files,
         presented: &presented,
+        groups: &[],
     };
     render(e, &ctx)
 }
@@ -270,7 +271,7 @@ fn device_certificate_refusals() {
                 subject: "CN=dev-1".into(),
             },
             "leaf-not-ca",
-            "issue a device certificate (not a CA)",
+            "register with a device (end-entity) certificate",
         ),
         (
             ChainError::LeafNotClientAuth {
@@ -345,7 +346,7 @@ fn chain_link_refusals() {
         &p,
         &ChainError::Rejected {
             group: "CN=Intermediate".into(),
-            source: webpki::Error::UnknownIssuer,
+            reason: webpki::Error::UnknownIssuer,
         },
         "chain",
         &["dps-cli certs inspect"],
@@ -368,6 +369,64 @@ fn the_rule_and_the_rendering_agree_on_a_missing_intermediate() {
     assert_eq!((c.check.as_str(), c.status), ("chain", Status::Fail));
     assert!(
         c.detail.contains("without its issuer CN=Intermediate"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_stale_group_certificate_names_the_group_and_the_new_file() {
+    use super::super::checks::{GroupCandidate, GroupCert};
+    // The same names, re-generated: the group holds the old intermediate.
+    let (old, new) = (pki(), pki());
+    let group = GroupCandidate {
+        label: "enrollment group \"g1\" (primary signing certificate)".into(),
+        group_id: Some("g1".into()),
+        enabled: true,
+        cert: GroupCert::Known(Box::new(old.intermediate.clone())),
+        reference: None,
+    };
+    let presented = vec![new.leaf.clone(), new.intermediate.clone()];
+    let e = dps_chain::no_group(
+        &presented,
+        &[dps_chain::Candidate {
+            group: 0,
+            key: group.cert.key(),
+        }],
+        "dev-1",
+    );
+    let cert_path = new.cert_path();
+    let files = vec![(new.intermediate_file.clone(), new.intermediate.clone())];
+    let groups = [group];
+    let ctx = FixContext {
+        cert_path: &cert_path,
+        device_name: Some("dev-1"),
+        files: &files,
+        presented: &presented,
+        groups: &groups,
+    };
+    let c = render(&e, &ctx);
+    assert_eq!((c.check.as_str(), c.status), ("enrollment", Status::Fail));
+    assert!(c.detail.contains("same subject, different key"), "{c:?}");
+    let fix = c.fix.expect("a fix");
+    let file = new.intermediate_file.display().to_string();
+    assert!(
+        fix.contains(&format!(
+            "dps-cli enrollment-group update --group-id g1 --cert {file}"
+        )),
+        "{fix}"
+    );
+    // The verified root re-created: the fix verifies the new one.
+    let e = ChainError::VerifiedCaReplaced {
+        subject: "CN=Root".into(),
+        verified_sha256: old.root.thumbprints().sha256.clone(),
+        presented_sha256: new.intermediate.thumbprints().sha256.clone(),
+    };
+    let c = render(&e, &ctx);
+    assert_eq!(c.check, "verified-ca");
+    assert!(
+        c.fix
+            .as_deref()
+            .is_some_and(|f| f.contains("certificate prove") && f.contains(&file)),
         "{c:?}"
     );
 }

@@ -51,6 +51,60 @@ pub enum ConnectionStringError {
     /// `SharedAccessSignature` is not a SAS token.
     #[error("connection string `SharedAccessSignature` is not a valid SAS token")]
     InvalidSharedAccessSignature(#[source] SasError),
+    /// The string is an IoT Hub connection string (a device's, a module's or a hub policy's),
+    /// a common mix-up: DPS needs the service connection string of one of the DPS's own shared
+    /// access policies.
+    #[error(
+        "this is an IoT Hub connection string ({kind}), not a DPS one: DPS needs the service \
+         connection string from the DPS's Shared access policies \
+         (HostName=<dps>.azure-devices-provisioning.net;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=...)"
+    )]
+    IotHub {
+        /// Which IoT Hub connection string it is.
+        kind: IotHubKind,
+    },
+}
+
+/// Which IoT Hub connection string was given where a DPS service connection string belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IotHubKind {
+    /// A device's: it has `DeviceId`.
+    Device,
+    /// A module's: it has `DeviceId` and `ModuleId`.
+    Module,
+    /// A hub's shared access policy: its `HostName` is an IoT hub's (`*.azure-devices.net`).
+    SharedAccessPolicy,
+}
+
+impl fmt::Display for IotHubKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IotHubKind::Device => "a device's: it has DeviceId",
+            IotHubKind::Module => "a module's: it has DeviceId and ModuleId",
+            IotHubKind::SharedAccessPolicy => {
+                "a hub's shared access policy: its HostName is an IoT hub's (*.azure-devices.net)"
+            }
+        })
+    }
+}
+
+/// Host name suffixes of IoT hubs (public and national clouds). A DPS's service host is
+/// `*.azure-devices-provisioning.net` (or the national clouds' equivalent), never one of these.
+const IOT_HUB_SUFFIXES: [&str; 4] = [
+    ".azure-devices.net",
+    ".azure-devices.cn",
+    ".azure-devices.us",
+    ".azure-devices.de",
+];
+
+/// Whether `host_name` (with an optional `:port`) is an IoT hub's.
+fn is_iot_hub_host(host_name: &str) -> bool {
+    let host = host_name
+        .split_once(':')
+        .map_or(host_name, |(h, _)| h)
+        .to_ascii_lowercase();
+    IOT_HUB_SUFFIXES.iter().any(|s| host.ends_with(s))
 }
 
 /// How a connection string authenticates.
@@ -71,6 +125,10 @@ pub enum Credential {
 /// in a required field still fails as a missing field, and strings from other tools keep
 /// working. Instead of `SharedAccessKey` the string may carry `SharedAccessSignature=<token>`
 /// (as C# accepts); then `SharedAccessKeyName` is optional.
+///
+/// An IoT Hub connection string (one with `DeviceId`, or whose `HostName` is an IoT hub's
+/// `*.azure-devices.net`) is refused as [`ConnectionStringError::IotHub`]: it is the most common
+/// mix-up, and it would otherwise fail later as a missing field or an unreachable host.
 ///
 /// [`Display`](fmt::Display) writes the canonical string **including the key or token**; use
 /// [`redacted`](Self::redacted) for logs. [`Debug`] redacts.
@@ -170,6 +228,11 @@ impl ConnectionString {
     }
 
     fn validate(&self) -> Result<(), ConnectionStringError> {
+        if is_iot_hub_host(&self.host_name) {
+            return Err(ConnectionStringError::IotHub {
+                kind: IotHubKind::SharedAccessPolicy,
+            });
+        }
         if !valid_host_name(&self.host_name) {
             return Err(ConnectionStringError::InvalidHostName);
         }
@@ -215,6 +278,7 @@ impl FromStr for ConnectionString {
 
     fn from_str(s: &str) -> Result<Self, ConnectionStringError> {
         let [mut host, mut name, mut key, mut sas] = [None::<&str>; 4];
+        let (mut device_id, mut module_id) = (false, false);
         for (index, segment) in s.split(';').enumerate() {
             let segment = segment.trim();
             if segment.is_empty() {
@@ -232,7 +296,12 @@ impl FromStr for ConnectionString {
                 f if f.eq_ignore_ascii_case("SharedAccessSignature") => {
                     (&mut sas, "SharedAccessSignature")
                 }
-                _ => continue,
+                f => {
+                    // IoT Hub's own fields: the string is a device's or a module's.
+                    device_id |= f.eq_ignore_ascii_case("DeviceId");
+                    module_id |= f.eq_ignore_ascii_case("ModuleId");
+                    continue;
+                }
             };
             let value = value.trim();
             if value.is_empty() {
@@ -241,6 +310,14 @@ impl FromStr for ConnectionString {
             if slot.replace(value).is_some() {
                 return Err(ConnectionStringError::DuplicateKey(field));
             }
+        }
+        if device_id {
+            let kind = if module_id {
+                IotHubKind::Module
+            } else {
+                IotHubKind::Device
+            };
+            return Err(ConnectionStringError::IotHub { kind });
         }
         let host_name = host.ok_or(ConnectionStringError::MissingHostName)?;
         let credential = match (key, sas) {

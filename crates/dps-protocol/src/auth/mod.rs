@@ -16,7 +16,7 @@ mod sas;
 mod secret;
 
 pub use connection_string::{
-    ConnectionString, ConnectionStringError, Credential, DEFAULT_POLICY_NAME,
+    ConnectionString, ConnectionStringError, Credential, DEFAULT_POLICY_NAME, IotHubKind,
 };
 pub use device::{DEVICE_KEY_NAME, derive_device_key, device_resource};
 pub use sas::{DEFAULT_SKEW_SECS, SAS_PREFIX, SasError, SasToken, unix_now};

@@ -165,6 +165,59 @@ fn errors() {
 }
 
 #[test]
+fn iot_hub_connection_strings_are_named_as_such() {
+    use ConnectionStringError as E;
+    let cases = [
+        (
+            format!("HostName=hub.azure-devices.net;DeviceId=dev1;SharedAccessKey={KEY}"),
+            IotHubKind::Device,
+        ),
+        (
+            format!(
+                "HostName=hub.azure-devices.net;DeviceId=dev1;ModuleId=m;SharedAccessKey={KEY}"
+            ),
+            IotHubKind::Module,
+        ),
+        (
+            format!(
+                "hostname=hub.azure-devices.net;deviceid=dev1;SharedAccessKey={KEY};GatewayHostName=edge"
+            ),
+            IotHubKind::Device,
+        ),
+        (
+            format!(
+                "HostName=hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey={KEY}"
+            ),
+            IotHubKind::SharedAccessPolicy,
+        ),
+        (
+            format!(
+                "HostName=Hub.Azure-Devices.CN:443;SharedAccessKeyName=service;SharedAccessKey={KEY}"
+            ),
+            IotHubKind::SharedAccessPolicy,
+        ),
+    ];
+    for (s, kind) in cases {
+        let err = parse(&s).expect_err("an IoT Hub string");
+        assert_eq!(err, E::IotHub { kind }, "{s}");
+        let text = err.to_string();
+        assert!(
+            text.contains("IoT Hub connection string") && text.contains("Shared access policies"),
+            "{text}"
+        );
+        assert!(!text.contains(KEY) && !text.contains("dev1"), "{text}");
+    }
+    assert_eq!(
+        ConnectionString::new("hub.azure-devices.net", "iothubowner", Secret::from(KEY)),
+        Err(E::IotHub {
+            kind: IotHubKind::SharedAccessPolicy
+        })
+    );
+    // A DPS's own host is not a hub's.
+    parse(&canonical()).expect("a DPS string");
+}
+
+#[test]
 fn messages_and_debug_never_show_secrets() {
     // A missing `;` puts the key inside another value; the error must still not show it.
     let secret = "c2VjcmV0LWtleS12YWx1ZQ==";
