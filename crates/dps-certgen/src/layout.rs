@@ -306,7 +306,8 @@ impl CertDir {
         opts: &LeafOptions,
     ) -> Result<Outcome> {
         check_days(opts.days)?;
-        let warnings = check_common_name(code)?;
+        check_verification_code(code)?;
+        let warnings = Vec::new();
         let ca = self.load_ca(opts.signer, opts.password.as_deref())?;
         let cert = ca.sign(&CertSpec {
             common_name: code,
@@ -487,6 +488,31 @@ fn check_ca_name(cn: &str) -> Result<Vec<IdWarning>> {
         )));
     }
     Ok(Vec::new())
+}
+
+/// A verification code is used exactly as DPS gave it: no registration-id rule and no case
+/// advice apply (it names no device). It only has to fit a common name: 1 to 64 characters,
+/// none of them a control character.
+fn check_verification_code(code: &str) -> Result<()> {
+    let len = code.chars().count();
+    let reason = if code.is_empty() {
+        Some("it is empty".to_owned())
+    } else if len > 64 {
+        Some(format!(
+            "it is {len} characters long, and a common name holds at most 64"
+        ))
+    } else {
+        code.chars()
+            .position(char::is_control)
+            .map(|i| format!("it contains a control character at position {}", i + 1))
+    };
+    match reason {
+        Some(reason) => Err(Error::InvalidVerificationCode {
+            code: code.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn check_days(days: u32) -> Result<()> {

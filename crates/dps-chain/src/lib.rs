@@ -14,6 +14,8 @@
 //!   certificate held only by the group never fills a gap.
 //! * [`check_identity`], [`check_individual`], [`check_validity`], [`check_client_auth`],
 //!   [`check_key`]: the single-certificate rules.
+//! * [`group_certificate`]: what an enrollment group's certificate promises before any device
+//!   registers (a CA, verified or under a verified CA).
 //!
 //! ```
 //! use dps_chain::{Cert, Trust, verify_group_chain, ChainError};
@@ -37,11 +39,13 @@
 //! ```
 
 mod cert;
+mod enrolled;
 mod error;
 mod rule;
 mod select;
 
 pub use cert::{Cert, ParseError};
+pub use enrolled::{GroupCertificate, group_certificate};
 pub use error::{ChainError, Role, rfc3339};
 pub use rule::{
     Accepted, Trust, check_client_auth, check_end_entity, check_identity, check_individual,

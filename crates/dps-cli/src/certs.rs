@@ -27,7 +27,7 @@ pub enum CertsCommand {
     /// you (certGen.sh create_verification_certificate).
     #[command(alias = "create_verification_certificate")]
     CreateVerificationCertificate {
-        /// The verification code from DPS.
+        /// The verification code DPS gave, used exactly as given.
         code: String,
         /// Sign with the intermediate, to prove possession of an uploaded intermediate CA
         /// (certGen.sh always signs with the root).

@@ -149,9 +149,55 @@ pub fn other_group_tip(words: &[String]) -> Option<String> {
         .find_subcommand(other)
         .and_then(|c| c.find_subcommand(sub))
         .is_some();
+    let mut again: Vec<String> = Vec::with_capacity(words.len());
+    let mut hide_next = false;
+    for (i, w) in words.iter().enumerate() {
+        let flag = w.split('=').next().unwrap_or(w);
+        let word = if i == position {
+            other.to_owned()
+        } else if hide_next || (w.contains('=') && SECRET_FLAGS.contains(&flag)) {
+            secret_placeholder(
+                if hide_next { &words[i - 1] } else { flag },
+                w.contains('=') && !hide_next,
+            )
+        } else {
+            crate::context::shell_word(w)
+        };
+        hide_next = !hide_next && !w.contains('=') && SECRET_FLAGS.contains(&w.as_str());
+        again.push(word);
+    }
     exists.then(|| {
-        format!("`{sub}` is a command of `dps-cli {other}` ({what}): try `dps-cli {other} {sub}`")
+        format!(
+            "`{sub}` is a command of `dps-cli {other}` ({what}): try `dps-cli {}`",
+            again.join(" ")
+        )
     })
+}
+
+/// Flags whose values are secrets: a tip that repeats the command line never repeats them.
+const SECRET_FLAGS: &[&str] = &[
+    "--connection-string",
+    "--password",
+    "--key-password",
+    "--primary-key",
+    "--secondary-key",
+    "--symmetric-key",
+    "--group-key",
+];
+
+/// What a tip prints for a secret flag's value: the variable `--connection-string` reads, or
+/// a placeholder. `inline` is for the `--flag=value` form.
+fn secret_placeholder(flag: &str, inline: bool) -> String {
+    let value = if flag == "--connection-string" {
+        format!("\"${}\"", crate::context::CONNECTION_STRING_ENV)
+    } else {
+        "<hidden>".to_owned()
+    };
+    if inline {
+        format!("{flag}={value}")
+    } else {
+        value
+    }
 }
 
 /// Runs a parsed command line.

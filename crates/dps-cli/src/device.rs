@@ -3,14 +3,13 @@
 
 use crate::Hint;
 use crate::context::{self, GlobalArgs};
-use crate::doctor::cert::{read_all, read_key};
 use crate::output::OutputFormat;
 use crate::progress::Spinner;
 use anyhow::Context;
 use dps_chain::Cert;
 use dps_device_client::{
-    DeviceAuth, DeviceClientOptions, DeviceRegistrationResult, ErrorKind, GLOBAL_ENDPOINT,
-    ProvisioningDeviceClient, RegisterOptions, codes,
+    DeviceAuth, DeviceClientOptions, DeviceRegistrationResult, GLOBAL_ENDPOINT,
+    ProvisioningDeviceClient, RegisterOptions,
 };
 use dps_protocol::auth::Secret;
 use std::path::{Path, PathBuf};
@@ -133,7 +132,7 @@ pub fn register(
     let outcome = crate::runtime()?
         .block_on(client.register(payload.map(|p| RegisterOptions::default().with_payload(p))));
     spinner.finish();
-    outcome.map_err(|e| refusal(&e, args, global, &registration_id, &endpoint))
+    outcome.map_err(|e| crate::refusal::refusal(&e, args, global, &registration_id, &endpoint))
 }
 
 /// The attestation and the registration id.
@@ -152,12 +151,25 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
             .context("--registration-id is required")?;
         return Ok((DeviceAuth::GroupKey(Secret::from(key.clone())), id));
     }
-    let (Some(cert_path), Some(key_path)) = (&args.cert, &args.key) else {
+    let Some(cert_path) = &args.cert else {
         anyhow::bail!("give --cert and --key, --symmetric-key or --group-key");
     };
-    let mut files: Vec<&Path> = vec![cert_path];
-    files.extend(args.chain.iter().map(PathBuf::as_path));
-    let chain = read_all(&files)?;
+    // A PKCS#12 --cert carries its own key; anything else needs --key.
+    let device = crate::credentials::device(
+        cert_path,
+        &args.chain,
+        args.key.as_deref(),
+        args.key_password.as_deref(),
+    )?;
+    let chain = device.chain;
+    let key_path: &Path = args.key.as_deref().unwrap_or(cert_path);
+    let Some(key) = device.key else {
+        return Err(crate::Usage::error(format!(
+            "--key is required: {} holds no private key (only a PKCS#12 .pfx carries its own)",
+            cert_path.display()
+        )));
+    };
+    let key = key?;
     let leaf_der = chain.first().context("no certificate in --cert")?;
     let leaf = Cert::parse(leaf_der).map_err(|e| {
         anyhow::anyhow!(
@@ -165,8 +177,6 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
             cert_path.display()
         )
     })?;
-    let key = read_key(key_path, args.key_password.as_deref())
-        .context("loading --key (an encrypted key needs --password)")?;
     if key.public_key != leaf.public_key() {
         return Err(Hint::error(
             format!(
@@ -200,85 +210,6 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
         DeviceAuth::x509(pem.into_bytes(), key.pem.into_bytes()),
         registration_id,
     ))
-}
-
-/// The error for a refused or failed registration, with a hint for the common causes.
-fn refusal(
-    e: &dps_device_client::Error,
-    args: &RegisterArgs,
-    global: &GlobalArgs,
-    registration_id: &str,
-    endpoint: &str,
-) -> anyhow::Error {
-    let message = match (e.status(), e.error_code()) {
-        (Some(_), _) => e.to_string(),
-        (None, Some(code)) => format!("registration {} ({code}): {}", status_word(e), e.message()),
-        (None, None) => e.to_string(),
-    };
-    let x509 = args.cert.is_some();
-    let hint = match (e.kind(), e.code()) {
-        (_, Some(codes::UNAUTHORIZED)) | (ErrorKind::Unauthorized, _) if x509 => Some(format!(
-            "the service refused the certificate chain; `{}` explains why before the device ships",
-            doctor_command(args, global)
-        )),
-        (_, Some(codes::UNAUTHORIZED)) | (ErrorKind::Unauthorized, _) => Some(
-            "check the key: --symmetric-key takes the individual enrollment's primary or secondary \
-             key, --group-key the enrollment group's key (the device key is derived from it and \
-             the registration id)"
-                .to_owned(),
-        ),
-        (_, Some(codes::ENROLLMENT_NOT_FOUND | codes::GROUP_NOT_FOUND)) => Some(format!(
-            "no enrollment matches {registration_id:?}: create one (dps-cli enrollment create or \
-             dps-cli enrollment-group create)"
-        )),
-        (ErrorKind::NotFound, _) => Some(format!(
-            "check --id-scope and --endpoint ({endpoint}); the emulator's are in its emulator.json"
-        )),
-        (ErrorKind::BadRequest, _) => Some(format!("check the registration id: {}", dps_protocol::id::RULE)),
-        (ErrorKind::Disabled, _) => Some(
-            "the enrollment or its group is disabled: set its provisioning status to enabled \
-             (dps-cli enrollment-group update --group-id ID --provisioning-status enabled)"
-                .to_owned(),
-        ),
-        (ErrorKind::Throttled, _) => Some("the service is throttling: wait and try again".to_owned()),
-        (ErrorKind::Transport, _) => Some(format!(
-            "cannot reach {endpoint}: check --endpoint and your network; for a local emulator run \
-             `dps-cli emulator start` and pass --emulator (and --ca-file for a custom CA)"
-        )),
-        (ErrorKind::Timeout, _) => Some("raise --timeout, or check the service's health".to_owned()),
-        _ => None,
-    };
-    match hint {
-        Some(hint) => Hint::error(message, hint),
-        None => anyhow::anyhow!(message),
-    }
-}
-
-fn status_word(e: &dps_device_client::Error) -> &'static str {
-    if e.kind() == ErrorKind::Disabled {
-        "disabled"
-    } else {
-        "failed"
-    }
-}
-
-/// The `dps-cli doctor` command line for this device.
-fn doctor_command(args: &RegisterArgs, global: &GlobalArgs) -> String {
-    let mut cmd = String::from("dps-cli doctor");
-    if let Some(c) = &args.cert {
-        cmd.push_str(&format!(" --cert {}", c.display()));
-    }
-    for c in &args.chain {
-        cmd.push_str(&format!(" --chain {}", c.display()));
-    }
-    if let Some(k) = &args.key {
-        cmd.push_str(&format!(" --key {}", k.display()));
-    }
-    match global.emulator_flag() {
-        Some(flag) => cmd.push_str(&format!(" {flag}")),
-        None => cmd.push_str(" --connection-string \"$DPS_CONNECTION_STRING\""),
-    }
-    cmd
 }
 
 /// Prints the assignment: a table, or the `DeviceRegistrationResult` as JSON.

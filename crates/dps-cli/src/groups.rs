@@ -3,8 +3,11 @@
 
 use crate::context::{self, GlobalArgs};
 use crate::errors::{About, explain, explain_list};
-use crate::output::{OutputFormat, dash, print_fields, print_line, print_serialized, print_table};
-use crate::records::{attestation_fields, attestation_summary, read_certificate};
+use crate::group_checks::{Attestation, warn};
+use crate::output::{
+    OutputFormat, dash, date, print_fields, print_line, print_serialized, print_table,
+};
+use crate::records::{WithSettings, attestation_fields, attestation_summary, read_certificate};
 use crate::settings::{SettingsArgs, describe, hubs_text};
 use anyhow::Context;
 use dps_protocol::models::{
@@ -77,6 +80,22 @@ pub struct GroupAttestationArgs {
 }
 
 impl GroupAttestationArgs {
+    /// The certificate files and CA names the flags give, for the enrollment-time warnings.
+    fn named(&self) -> Attestation<'_> {
+        Attestation {
+            files: [&self.certificate, &self.secondary_certificate]
+                .into_iter()
+                .flatten()
+                .map(PathBuf::as_path)
+                .collect(),
+            references: [&self.ca_reference, &self.secondary_ca_reference]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+
     /// The attestation the flags describe, or `None` when none is given.
     pub fn build(&self) -> anyhow::Result<Option<AttestationMechanism>> {
         if let Some(p) = &self.certificate {
@@ -182,18 +201,21 @@ pub struct RegistrationsArgs {
     pub page_size: Option<u32>,
 }
 
-fn about(id: &str) -> About<'_> {
+fn about<'a>(id: &'a str, global: &'a GlobalArgs) -> About<'a> {
     About {
         noun: "enrollment group",
         command: "enrollment-group",
         flag: "--group-id",
         id,
+        global,
+        tail: String::new(),
     }
 }
 
 /// Runs an enrollment group command.
 pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
-    let client = context::resolve(global)?.service_client()?;
+    let target = context::resolve(global)?;
+    let client = target.service_client()?;
     let rt = crate::runtime()?;
     let format = global.output;
     match cmd {
@@ -206,13 +228,14 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             args.settings.apply((&mut group).into(), true)?;
             let created = rt
                 .block_on(client.create_enrollment_group(&group, None))
-                .map_err(|e| explain(e, &about(&args.group_id)))?;
+                .map_err(|e| explain(e, &about(&args.group_id, global)))?;
+            warn(&args.group_id, &args.attestation.named(), global, &target);
             print_group(&created, format)
         }
         GroupCommand::Show(args) => {
             let group = rt
                 .block_on(client.get_enrollment_group(&args.group_id, None))
-                .map_err(|e| explain(e, &about(&args.group_id)))?;
+                .map_err(|e| explain(e, &about(&args.group_id, global)))?;
             print_group(&group, format)
         }
         GroupCommand::List(args) => {
@@ -226,11 +249,11 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                         )
                         .try_collect(),
                 )
-                .map_err(|e| explain_list(e, "enrollment-group"))?;
+                .map_err(|e| explain_list(e, "enrollment-group", global))?;
             print_groups(&groups, format)
         }
         GroupCommand::Update(args) => {
-            let about = about(&args.group_id);
+            let about = about(&args.group_id, global);
             let mut group = rt
                 .block_on(client.get_enrollment_group(&args.group_id, None))
                 .map_err(|e| explain(e, &about))?;
@@ -243,13 +266,15 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let updated = rt
                 .block_on(client.update_enrollment_group(&group, Some(options)))
                 .map_err(|e| explain(e, &about))?;
+            // Only a new attestation is checked: the settings do not change what it promises.
+            warn(&args.group_id, &args.attestation.named(), global, &target);
             print_group(&updated, format)
         }
         GroupCommand::Delete(args) => {
             let mut options = ConditionalOptions::default();
             options.if_match = args.if_match.clone();
             rt.block_on(client.delete_enrollment_group(&args.group_id, Some(options)))
-                .map_err(|e| explain(e, &about(&args.group_id)))?;
+                .map_err(|e| explain(e, &about(&args.group_id, global)))?;
             match format {
                 OutputFormat::Json => {
                     print_serialized(&json!({"enrollmentGroupId": args.group_id, "deleted": true}))
@@ -271,7 +296,7 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                         )
                         .try_collect(),
                 )
-                .map_err(|e| explain(e, &about(&args.group_id)))?;
+                .map_err(|e| explain(e, &about(&args.group_id, global)))?;
             crate::registrations::print_states(&states, format)
         }
     }
@@ -280,7 +305,7 @@ pub fn run(cmd: GroupCommand, global: &GlobalArgs) -> anyhow::Result<()> {
 /// Prints one group: every field as `name  value` lines, or the record as JSON.
 pub fn print_group(g: &EnrollmentGroup, format: OutputFormat) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
-        return print_serialized(g);
+        return print_serialized(&WithSettings::group(g));
     }
     let mut fields = vec![("group id", g.enrollment_group_id.clone())];
     fields.extend(attestation_fields(&g.attestation));
@@ -294,15 +319,16 @@ pub fn print_group(g: &EnrollmentGroup, format: OutputFormat) -> anyhow::Result<
         g.reprovision_policy.as_ref(),
     ));
     fields.push(("etag", dash(g.etag.as_ref())));
-    fields.push(("created", dash(g.created_date_time_utc.as_ref())));
-    fields.push(("updated", dash(g.last_updated_date_time_utc.as_ref())));
+    fields.push(("created", date(g.created_date_time_utc.as_ref())));
+    fields.push(("updated", date(g.last_updated_date_time_utc.as_ref())));
     print_fields(&fields)?;
     Ok(())
 }
 
 fn print_groups(groups: &[EnrollmentGroup], format: OutputFormat) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
-        return print_serialized(groups);
+        let all: Vec<_> = groups.iter().map(WithSettings::group).collect();
+        return print_serialized(&all);
     }
     if groups.is_empty() {
         print_line(format_args!("no enrollment groups"))?;

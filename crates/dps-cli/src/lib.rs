@@ -10,15 +10,18 @@ pub mod certificates;
 pub mod certs;
 pub mod cli;
 pub mod context;
+mod credentials;
 pub mod device;
 pub mod doctor;
 pub mod emulator;
 pub mod enrollments;
 mod errors;
+mod group_checks;
 pub mod groups;
 pub mod output;
 pub mod progress;
 pub mod records;
+mod refusal;
 pub mod registrations;
 pub mod settings;
 
@@ -84,13 +87,15 @@ pub fn exit_code(result: &anyhow::Result<()>) -> u8 {
 /// Prints a command's failure on stderr: `error: ...` with its causes, then the hint if the
 /// error carries one.
 pub fn report(e: &anyhow::Error) {
-    eprintln!("error: {}", message(e));
+    // Long lines fold at the terminal's width (or COLUMNS), under their text.
+    let width = output::text_width(output::Stream::Stderr);
+    eprintln!("{}", output::wrap(&message(e), width, "error: ", 7));
     if e.downcast_ref::<Usage>().is_some() {
         eprintln!("\nFor more information, try '--help'.");
     }
     if let Some(h) = e.downcast_ref::<Hint>() {
         for line in h.hint.lines() {
-            eprintln!("hint: {line}");
+            eprintln!("{}", output::wrap(line, width, "hint: ", 6));
         }
     }
 }

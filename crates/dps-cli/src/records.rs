@@ -1,14 +1,69 @@
 //! What enrollment groups and individual enrollments have in common on the command line:
 //! certificate files in, attestation summaries out.
 
+use crate::settings::EffectiveSettings;
 use anyhow::Context;
-use dps_protocol::models::{AttestationMechanism, AttestationType, X509CertificateWithInfo};
+use dps_protocol::models::{
+    AttestationMechanism, AttestationType, EnrollmentGroup, IndividualEnrollment,
+    X509CertificateWithInfo,
+};
+use serde::Serialize;
 use std::path::Path;
 
+/// The key `--output json` adds to enrollment groups and enrollments: the settings with the
+/// service's defaults filled in, as the table shows them.
+pub const EFFECTIVE_SETTINGS: &str = "effectiveSettings";
+
+/// A record as the service returned it, followed by the `effectiveSettings` dps-cli computes
+/// (the table shows defaults the service leaves out; JSON carries them too, without touching
+/// the service's own fields).
+#[derive(Debug, Serialize)]
+pub struct WithSettings<'a, T: Serialize> {
+    /// The service's record, verbatim.
+    #[serde(flatten)]
+    pub record: &'a T,
+    /// The settings in effect.
+    #[serde(rename = "effectiveSettings")]
+    pub effective_settings: EffectiveSettings,
+}
+
+impl<'a> WithSettings<'a, EnrollmentGroup> {
+    /// An enrollment group with its effective settings.
+    pub fn group(g: &'a EnrollmentGroup) -> Self {
+        Self {
+            record: g,
+            effective_settings: EffectiveSettings::of(
+                g.provisioning_status.as_ref(),
+                g.iot_hubs.as_ref(),
+                g.allocation_policy.as_ref(),
+                g.capabilities.as_ref(),
+                g.reprovision_policy.as_ref(),
+            ),
+        }
+    }
+}
+
+impl<'a> WithSettings<'a, IndividualEnrollment> {
+    /// An individual enrollment with its effective settings.
+    pub fn enrollment(e: &'a IndividualEnrollment) -> Self {
+        Self {
+            record: e,
+            effective_settings: EffectiveSettings::of(
+                e.provisioning_status.as_ref(),
+                e.iot_hubs.as_ref(),
+                e.allocation_policy.as_ref(),
+                e.capabilities.as_ref(),
+                e.reprovision_policy.as_ref(),
+            ),
+        }
+    }
+}
+
 /// Reads the first certificate of a PEM or DER file (`.pem`, `.cer`) as PEM text for upload.
-/// `flag` names the option in errors.
+/// `flag` names the option in errors; a PKCS#12 or a key file is refused in words
+/// ([`crate::credentials`] tells the kind by content).
 pub fn read_certificate(path: &Path, flag: &str) -> anyhow::Result<String> {
-    let certs = dps_certgen::read_certs(path).with_context(|| flag.to_owned())?;
+    let certs = crate::credentials::upload_certificates(path, flag)?;
     let first = certs
         .first()
         .with_context(|| format!("{flag} {}: no certificate", path.display()))?;
@@ -75,7 +130,11 @@ pub fn attestation_fields(a: &AttestationMechanism) -> Vec<(&'static str, String
                     out.push(("  sha256", i.sha256_thumbprint.clone()));
                     out.push((
                         "  valid",
-                        format!("{} to {}", i.not_before_utc, i.not_after_utc),
+                        format!(
+                            "{} to {}",
+                            crate::output::date(Some(&i.not_before_utc)),
+                            crate::output::date(Some(&i.not_after_utc))
+                        ),
                     ));
                 }
             }

@@ -2,7 +2,9 @@
 
 use crate::context::{self, GlobalArgs};
 use crate::errors::{About, explain};
-use crate::output::{OutputFormat, dash, print_fields, print_line, print_serialized, print_table};
+use crate::output::{
+    OutputFormat, dash, date, print_fields, print_line, print_serialized, print_table,
+};
 use dps_protocol::models::{DeviceRegistrationState, RegistrationStatus};
 use dps_service_client::{ConditionalOptions, QueryOptions};
 use futures_util::TryStreamExt;
@@ -55,12 +57,14 @@ pub struct DeleteArgs {
     pub if_match: Option<String>,
 }
 
-fn about(id: &str) -> About<'_> {
+fn about<'a>(id: &'a str, global: &'a GlobalArgs) -> About<'a> {
     About {
         noun: "registration",
         command: "registration",
         flag: "--registration-id",
         id,
+        global,
+        tail: String::new(),
     }
 }
 
@@ -73,7 +77,7 @@ pub fn run(cmd: RegistrationCommand, global: &GlobalArgs) -> anyhow::Result<()> 
         RegistrationCommand::Show(args) => {
             let state = rt
                 .block_on(client.get_registration_state(&args.registration_id, None))
-                .map_err(|e| explain(e, &about(&args.registration_id)))?;
+                .map_err(|e| explain(e, &about(&args.registration_id, global)))?;
             print_state(&state, format)
         }
         RegistrationCommand::List(args) => {
@@ -95,6 +99,8 @@ pub fn run(cmd: RegistrationCommand, global: &GlobalArgs) -> anyhow::Result<()> 
                             command: "enrollment-group",
                             flag: "--group-id",
                             id: &args.group_id,
+                            global,
+                            tail: String::new(),
                         },
                     )
                 })?;
@@ -104,7 +110,7 @@ pub fn run(cmd: RegistrationCommand, global: &GlobalArgs) -> anyhow::Result<()> 
             let mut options = ConditionalOptions::default();
             options.if_match = args.if_match.clone();
             rt.block_on(client.delete_registration_state(&args.registration_id, Some(options)))
-                .map_err(|e| explain(e, &about(&args.registration_id)))?;
+                .map_err(|e| explain(e, &about(&args.registration_id, global)))?;
             match format {
                 OutputFormat::Json => print_serialized(
                     &json!({"registrationId": args.registration_id, "deleted": true}),
@@ -145,8 +151,8 @@ pub fn print_state(s: &DeviceRegistrationState, format: OutputFormat) -> anyhow:
         fields.push(("error", m.clone()));
     }
     fields.push(("etag", dash(s.etag.as_ref())));
-    fields.push(("created", dash(s.created_date_time_utc.as_ref())));
-    fields.push(("updated", dash(s.last_updated_date_time_utc.as_ref())));
+    fields.push(("created", date(s.created_date_time_utc.as_ref())));
+    fields.push(("updated", date(s.last_updated_date_time_utc.as_ref())));
     print_fields(&fields)?;
     Ok(())
 }
@@ -171,7 +177,7 @@ pub fn print_states(
                 status_text(s),
                 dash(s.device_id.as_ref()),
                 dash(s.assigned_hub.as_ref()),
-                dash(s.last_updated_date_time_utc.as_ref()),
+                date(s.last_updated_date_time_utc.as_ref()),
             ]
         })
         .collect();

@@ -217,6 +217,50 @@ pub fn describe(
     out
 }
 
+/// The settings [`describe`] shows, with the service's defaults filled in: what the record
+/// does whether or not the service echoed each field. `--output json` adds it to enrollment
+/// groups and enrollments as `effectiveSettings` (JSON.md).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveSettings {
+    /// `enabled` (the default) or `disabled`.
+    pub provisioning_status: String,
+    /// The hubs devices may be assigned to; empty with `allLinkedHubs`.
+    pub iot_hubs: Vec<String>,
+    /// No `iotHubs`: every hub linked to the DPS.
+    pub all_linked_hubs: bool,
+    /// `hashed` (the default), `geoLatency`, `static` or `custom`.
+    pub allocation_policy: String,
+    /// IoT Edge devices.
+    pub iot_edge: bool,
+    /// `update-and-migrate` (the default), `update-and-reset` or `never`, as the table says.
+    pub reprovision: &'static str,
+    /// The same, as the service's object.
+    pub reprovision_policy: ReprovisionPolicy,
+}
+
+impl EffectiveSettings {
+    /// The effective settings of a record's fields.
+    pub fn of(
+        status: Option<&ProvisioningStatus>,
+        hubs: Option<&Vec<String>>,
+        allocation: Option<&AllocationPolicy>,
+        capabilities: Option<&DeviceCapabilities>,
+        reprovision: Option<&ReprovisionPolicy>,
+    ) -> Self {
+        let iot_hubs = hubs.cloned().unwrap_or_default();
+        Self {
+            provisioning_status: status.unwrap_or(&ProvisioningStatus::Enabled).to_string(),
+            all_linked_hubs: iot_hubs.is_empty(),
+            iot_hubs,
+            allocation_policy: allocation.unwrap_or(&AllocationPolicy::Hashed).to_string(),
+            iot_edge: capabilities.is_some_and(|c| c.iot_edge),
+            reprovision: reprovision_text(reprovision),
+            reprovision_policy: reprovision.cloned().unwrap_or_default(),
+        }
+    }
+}
+
 /// `a, b` or `(all linked hubs)`.
 pub fn hubs_text(hubs: Option<&Vec<String>>) -> String {
     match hubs {

@@ -286,12 +286,29 @@ fn a_command_of_the_other_certificate_group_is_pointed_to() {
         .args(["certificate", "inspect", "x.pem"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("try `dps-cli certs inspect`"));
+        .stderr(predicate::str::contains(
+            "try `dps-cli certs inspect x.pem`",
+        ));
     bare()
         .args(["--emulator", "/tmp/dps", "certs", "prove", "--name", "root"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("try `dps-cli certificate prove`"));
+        .stderr(predicate::str::contains(
+            "try `dps-cli --emulator /tmp/dps certificate prove --name root`",
+        ));
+    bare()
+        .args([
+            "--connection-string",
+            &format!("HostName=h;SharedAccessKeyName=p;SharedAccessKey={SECRET}"),
+            "certs",
+            "list",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "try `dps-cli --connection-string \"$DPS_CONNECTION_STRING\" certificate list`",
+        ))
+        .stderr(predicate::str::contains(SECRET).not());
     bare()
         .args(["certs", "bogus"])
         .assert()

@@ -167,7 +167,8 @@ fn a_refused_device_exits_1_with_the_service_code_and_a_hint() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("error: HTTP 401 (401002): "))
         .stderr(predicate::str::contains("hint: "))
-        .stderr(predicate::str::contains("dps-cli doctor --cert"));
+        .stderr(predicate::str::contains(" doctor --cert"))
+        .stderr(predicate::str::contains("--registration-id rootdev"));
 }
 
 #[test]

@@ -398,7 +398,7 @@ fn verify(app: &App, name: &str, etag: &str, req: &Req) -> ApiResult<Record> {
         .unwrap_or_default();
     if cn != code {
         return Err(pop(format!(
-            "the verification certificate's CN is {cn:?}, but the latest verification code is {code:?}"
+            "the verification certificate's CN is {cn:?} but the verification code DPS issued last is {code:?}: make the verification certificate again with that code, exactly as given"
         )));
     }
     if leaf.issuer() != ca.subject() {

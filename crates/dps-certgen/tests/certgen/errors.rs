@@ -67,14 +67,6 @@ fn invalid_names_are_refused() {
                 other => panic!("{name:?}: {other:?}"),
             }
         }
-        let opts = leaf_opts(Signer::Root);
-        let err = refused(tmp.path(), || {
-            dir.create_verification_certificate(name, &opts)
-        });
-        assert!(
-            matches!(err, Error::InvalidName(_)),
-            "verification {name:?}: {err:?}"
-        );
     }
     // 64 characters is the limit for a device; an edge name gets ".ca", so 62 is too long.
     batch(&dir, &[&"a".repeat(64)]).expect("64 characters are fine");
@@ -93,6 +85,48 @@ fn invalid_names_are_refused() {
         matches!(err, Error::InvalidName(IdError::InvalidCharacter { .. })),
         "{err:?}"
     );
+}
+
+#[test]
+fn verification_codes_are_taken_exactly_as_given() {
+    let (tmp, dir) = p256_chain();
+    let opts = leaf_opts(Signer::Root);
+    // No registration-id rule and no case advice: the README's placeholder, upper case, and
+    // characters a registration id may not hold are all codes as DPS might give them.
+    for code in [
+        "1A2B3C...",
+        "1F6BE7CF",
+        "1f6be7cf",
+        "a code/with spaces",
+        &"C".repeat(64),
+    ] {
+        let out = dir
+            .create_verification_certificate(code, &opts)
+            .unwrap_or_else(|e| panic!("{code:?}: {e}"));
+        assert!(out.warnings.is_empty(), "{code:?}: {:?}", out.warnings);
+        assert_eq!(out.issued[0].common_name, code);
+    }
+    // What no common name can hold is refused, in words.
+    for (code, words) in [
+        ("", "it is empty"),
+        (&"C".repeat(65) as &str, "65 characters long"),
+        ("AB\nCD", "control character at position 3"),
+    ] {
+        let err = refused(tmp.path(), || {
+            dir.create_verification_certificate(code, &opts)
+        });
+        assert!(
+            matches!(err, Error::InvalidVerificationCode { .. }),
+            "{code:?}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(words), "{text}");
+        assert!(
+            text.contains("use the code exactly as DPS gave it"),
+            "{text}"
+        );
+        assert!(!text.contains("registration id"), "{text}");
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! own host; and the verification certificate `certificate prove` signs.
 
 use crate::Hint;
-use crate::context::{self, GlobalArgs};
+use crate::context::{self, GlobalArgs, shell_word};
 use anyhow::Context;
 use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
 use dps_protocol::auth::Secret;
@@ -45,6 +45,32 @@ pub struct ArmArgs {
     pub bearer_token: Option<String>,
 }
 
+impl ArmArgs {
+    /// The Azure options as a hint's command repeats them (with a leading space; empty
+    /// without --subscription): the bearer token only as `"$AZURE_ACCESS_TOKEN"`, never its
+    /// value.
+    pub(crate) fn hint_flags(&self) -> String {
+        let (Some(subscription), Some(group), Some(dps)) =
+            (&self.subscription, &self.resource_group, &self.dps_name)
+        else {
+            return String::new();
+        };
+        let mut out = format!(
+            " --subscription {} --resource-group {} --dps-name {}",
+            shell_word(subscription),
+            shell_word(group),
+            shell_word(dps)
+        );
+        if std::env::var_os(TOKEN_ENV).is_none() {
+            out.push_str(&format!(" --bearer-token \"${TOKEN_ENV}\""));
+        }
+        out
+    }
+}
+
+/// The environment variable `--bearer-token` reads.
+const TOKEN_ENV: &str = "AZURE_ACCESS_TOKEN";
+
 /// The certificate client the options name: Azure (`--subscription ...`) or the emulator.
 pub(crate) fn certificate_client(
     arm: &ArmArgs,
@@ -81,15 +107,20 @@ pub(crate) fn certificate_client(
 }
 
 /// Loads the CA (certificate and key, checked to belong together) that signs verification
-/// certificates.
+/// certificates, and its certificate as PEM for the upload: `cert` with `key`, or a PKCS#12
+/// `cert` alone ([`crate::credentials::signing_ca`]).
 pub(crate) fn load_ca(
     cert: &Path,
-    key: &Path,
+    key: Option<&Path>,
     password: Option<&str>,
-) -> anyhow::Result<Credential> {
-    Credential::load_ca(cert, key, password).map_err(|e| {
+) -> anyhow::Result<(Credential, String)> {
+    crate::credentials::signing_ca(cert, key, password).map_err(|e| {
+        // Errors that already say what the file is and what to do keep their own hint.
+        if e.downcast_ref::<Hint>().is_some() || e.downcast_ref::<crate::Usage>().is_some() {
+            return e;
+        }
         Hint::error(
-            format!("cannot use {} as the signing CA: {e}", cert.display()),
+            format!("cannot use {} as the signing CA: {e:#}", cert.display()),
             "--cert is the CA certificate being proven and --key its private key \
              (certGen layout: certs/azure-iot-test-only.root.ca.cert.pem and \
              private/azure-iot-test-only.root.ca.key.pem); an encrypted key needs --password",

@@ -2,12 +2,15 @@
 //! certificate API, or the emulator's), step by step or `prove` in one go.
 
 mod client;
+mod hints;
 
 pub use client::ArmArgs;
 
 use crate::context::GlobalArgs;
 use crate::errors::{About, explain, explain_list};
-use crate::output::{OutputFormat, dash, print_fields, print_line, print_serialized, print_table};
+use crate::output::{
+    OutputFormat, dash, date, print_fields, print_line, print_serialized, print_table,
+};
 use crate::progress::Spinner;
 use crate::records::read_certificate;
 use dps_certgen::DEFAULT_PASSWORD;
@@ -118,23 +121,28 @@ pub struct ProveArgs {
     /// The certificate name on the DPS (uploaded if absent).
     #[arg(long, value_name = "NAME")]
     pub name: String,
-    /// The CA certificate to prove, PEM or DER.
+    /// The CA certificate to prove: PEM, DER, or a PKCS#12 .pfx with its key (then --key is
+    /// not needed).
     #[arg(long = "cert", alias = "ca-cert", value_name = "CA.pem")]
     pub ca_cert: PathBuf,
-    /// Its private key (PEM; PKCS#8, encrypted or not, PKCS#1 or SEC1).
+    /// Its private key (PEM; PKCS#8, encrypted or not, PKCS#1 or SEC1); required unless --cert
+    /// is a PKCS#12 .pfx.
     #[arg(long = "key", alias = "ca-key", value_name = "CA.key.pem")]
-    pub ca_key: PathBuf,
-    /// Password of an encrypted --key (certGen.sh's is 1234; ignored for a plain key).
+    pub ca_key: Option<PathBuf>,
+    /// Password of an encrypted --key or of a .pfx --cert (certGen.sh's is 1234; ignored for a
+    /// plain key).
     #[arg(long, default_value = DEFAULT_PASSWORD)]
     pub password: String,
 }
 
-fn about(name: &str) -> About<'_> {
+fn about<'a>(name: &'a str, global: &'a GlobalArgs, arm: &ArmArgs) -> About<'a> {
     About {
         noun: "certificate",
         command: "certificate",
         flag: "--name",
         id: name,
+        global,
+        tail: arm.hint_flags(),
     }
 }
 
@@ -146,8 +154,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     match args.command {
         CertificateCommand::Prove(p) => {
             // The CA is checked before anything is uploaded.
-            let ca = client::load_ca(&p.ca_cert, &p.ca_key, Some(&p.password))?;
-            let pem = read_certificate(&p.ca_cert, "--cert")?;
+            let (ca, pem) = client::load_ca(&p.ca_cert, p.ca_key.as_deref(), Some(&p.password))?;
             let spinner = Spinner::new(format!(
                 "proving {}: upload (if absent) and verification code...",
                 p.name
@@ -166,7 +173,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             ));
             spinner.finish();
             let verified = verified.map_err(|e| match e {
-                ProvePossessionError::Service(e) => explain(e, &about(&p.name)),
+                ProvePossessionError::Service(e) => explain(e, &about(&p.name, global, &args.arm)),
                 ProvePossessionError::Sign(e) => {
                     anyhow::Error::new(e).context("cannot sign the verification certificate")
                 }
@@ -180,7 +187,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             options.if_match = a.etag.clone();
             let c = rt
                 .block_on(certs.create_or_update(&a.name, pem.as_bytes(), Some(options)))
-                .map_err(|e| explain(e, &about(&a.name)))?;
+                .map_err(|e| explain(e, &about(&a.name, global, &args.arm)))?;
             print_certificate(&c, format)
         }
         CertificateCommand::GenerateVerificationCode(a) => {
@@ -189,7 +196,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                     let etag = etag_of(&certs, &a).await?;
                     certs.generate_verification_code(&a.name, &etag, None).await
                 })
-                .map_err(|e| explain(e, &about(&a.name)))?;
+                .map_err(|e| explain(e, &about(&a.name, global, &args.arm)))?;
             if format == OutputFormat::Json {
                 return print_serialized(&code);
             }
@@ -204,9 +211,14 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 ("etag", dash(code.etag.as_ref())),
             ])?;
             print_line(format_args!(
-                "next: dps-cli certs create-verification-certificate {value}, then dps-cli \
-                 certificate verify --name {} --cert certs/certs/verification-code.cert.pem",
-                code.name
+                "{}",
+                hints::after_code(
+                    &code.name,
+                    &value,
+                    code.properties.subject.as_deref(),
+                    global,
+                    &args.arm
+                )
             ))?;
             Ok(())
         }
@@ -220,19 +232,21 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                     };
                     certs.verify(&a.name, &etag, pem.as_bytes(), None).await
                 })
-                .map_err(|e| explain(e, &about(&a.name)))?;
+                .map_err(|e| {
+                    hints::verify_refused(e, &a, &about(&a.name, global, &args.arm), &args.arm)
+                })?;
             print_certificate(&c, format)
         }
         CertificateCommand::List => {
             let list = rt
                 .block_on(certs.list(None))
-                .map_err(|e| explain_list(e, "certificate"))?;
+                .map_err(|e| explain_list(e, "certificate", global))?;
             print_certificates(&list, format)
         }
         CertificateCommand::Show(a) => {
             let c = rt
                 .block_on(certs.get(&a.name, None))
-                .map_err(|e| explain(e, &about(&a.name)))?;
+                .map_err(|e| explain(e, &about(&a.name, global, &args.arm)))?;
             print_certificate(&c, format)
         }
         CertificateCommand::Delete(a) => {
@@ -240,7 +254,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 let etag = etag_of(&certs, &a).await?;
                 certs.delete(&a.name, &etag, None).await
             })
-            .map_err(|e| explain(e, &about(&a.name)))?;
+            .map_err(|e| explain(e, &about(&a.name, global, &args.arm)))?;
             match format {
                 OutputFormat::Json => print_serialized(&json!({"name": a.name, "deleted": true})),
                 OutputFormat::Table => {
@@ -274,9 +288,9 @@ pub fn print_certificate(c: &CertificateResponse, format: OutputFormat) -> anyho
         ("subject", dash(p.subject.as_ref())),
         ("verified", verified_text(p.is_verified)),
         ("sha1 thumbprint", dash(p.thumbprint.as_ref())),
-        ("expiry", dash(p.expiry.as_ref())),
-        ("created", dash(p.created.as_ref())),
-        ("updated", dash(p.updated.as_ref())),
+        ("expiry", date(p.expiry.as_ref())),
+        ("created", date(p.created.as_ref())),
+        ("updated", date(p.updated.as_ref())),
         ("etag", dash(c.etag.as_ref())),
     ])?;
     Ok(())
@@ -302,7 +316,7 @@ fn print_certificates(list: &[CertificateResponse], format: OutputFormat) -> any
                 verified_text(c.properties.is_verified),
                 dash(c.properties.subject.as_ref()),
                 dash(c.properties.thumbprint.as_ref()),
-                dash(c.properties.expiry.as_ref()),
+                date(c.properties.expiry.as_ref()),
             ]
         })
         .collect();

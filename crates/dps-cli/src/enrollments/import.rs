@@ -124,7 +124,11 @@ fn from_json(text: &str) -> anyhow::Result<Vec<Row>> {
     Ok(items
         .into_iter()
         .enumerate()
-        .map(|(i, v)| {
+        .map(|(i, mut v)| {
+            // What `list --output json` adds is not the service's: it is not sent back.
+            if let Some(o) = v.as_object_mut() {
+                o.remove(crate::records::EFFECTIVE_SETTINGS);
+            }
             let registration_id = v
                 .get("registrationId")
                 .and_then(Value::as_str)

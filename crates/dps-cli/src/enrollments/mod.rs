@@ -15,8 +15,10 @@ pub use import::{CSV_COLUMNS, ImportMode};
 
 use crate::context::{self, GlobalArgs};
 use crate::errors::{About, explain, explain_list};
-use crate::output::{OutputFormat, dash, print_fields, print_line, print_serialized, print_table};
-use crate::records::{attestation_fields, attestation_summary};
+use crate::output::{
+    OutputFormat, dash, date, print_fields, print_line, print_serialized, print_table,
+};
+use crate::records::{WithSettings, attestation_fields, attestation_summary};
 use crate::settings::{describe, hubs_text};
 use anyhow::Context;
 use dps_protocol::models::{IndividualEnrollment, QuerySpecification};
@@ -59,12 +61,14 @@ pub enum EnrollmentCommand {
     Import(ImportArgs),
 }
 
-pub(crate) fn about(id: &str) -> About<'_> {
+pub(crate) fn about<'a>(id: &'a str, global: &'a GlobalArgs) -> About<'a> {
     About {
         noun: "enrollment",
         command: "enrollment",
         flag: "--registration-id",
         id,
+        global,
+        tail: String::new(),
     }
 }
 
@@ -84,23 +88,23 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             args.settings.apply((&mut e).into(), true)?;
             let created = rt
                 .block_on(client.create_enrollment(&e, None))
-                .map_err(|err| explain(err, &about(&args.registration_id)))?;
+                .map_err(|err| explain(err, &about(&args.registration_id, global)))?;
             print_enrollment(&created, format)
         }
         EnrollmentCommand::Show(args) => {
             let e = rt
                 .block_on(client.get_enrollment(&args.registration_id, None))
-                .map_err(|err| explain(err, &about(&args.registration_id)))?;
+                .map_err(|err| explain(err, &about(&args.registration_id, global)))?;
             print_enrollment(&e, format)
         }
         EnrollmentCommand::List(args) => {
             let list = rt
                 .block_on(list_all(&client, args.page_size))
-                .map_err(|err| explain_list(err, "enrollment"))?;
+                .map_err(|err| explain_list(err, "enrollment", global))?;
             print_enrollments(&list, format)
         }
         EnrollmentCommand::Update(args) => {
-            let about = about(&args.registration_id);
+            let about = about(&args.registration_id, global);
             let mut e = rt
                 .block_on(client.get_enrollment(&args.registration_id, None))
                 .map_err(|err| explain(err, &about))?;
@@ -123,7 +127,7 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let mut options = ConditionalOptions::default();
             options.if_match = args.if_match.clone();
             rt.block_on(client.delete_enrollment(&args.registration_id, Some(options)))
-                .map_err(|err| explain(err, &about(&args.registration_id)))?;
+                .map_err(|err| explain(err, &about(&args.registration_id, global)))?;
             match format {
                 OutputFormat::Json => print_serialized(
                     &json!({"registrationId": args.registration_id, "deleted": true}),
@@ -145,7 +149,7 @@ pub fn run(cmd: EnrollmentCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         EnrollmentCommand::Export(args) => {
             let list = rt
                 .block_on(list_all(&client, args.page_size))
-                .map_err(|err| explain_list(err, "enrollment"))?;
+                .map_err(|err| explain_list(err, "enrollment", global))?;
             export::write(&list, &args, format)
         }
     }
@@ -168,7 +172,7 @@ async fn list_all(
 /// Prints one enrollment: every field as `name  value` lines, or the record as JSON.
 pub fn print_enrollment(e: &IndividualEnrollment, format: OutputFormat) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
-        return print_serialized(e);
+        return print_serialized(&WithSettings::enrollment(e));
     }
     let mut fields = vec![
         ("registration id", e.registration_id.clone()),
@@ -189,15 +193,16 @@ pub fn print_enrollment(e: &IndividualEnrollment, format: OutputFormat) -> anyho
         fields.push(("registration", format!("{} ({hub})", s.status)));
     }
     fields.push(("etag", dash(e.etag.as_ref())));
-    fields.push(("created", dash(e.created_date_time_utc.as_ref())));
-    fields.push(("updated", dash(e.last_updated_date_time_utc.as_ref())));
+    fields.push(("created", date(e.created_date_time_utc.as_ref())));
+    fields.push(("updated", date(e.last_updated_date_time_utc.as_ref())));
     print_fields(&fields)?;
     Ok(())
 }
 
 fn print_enrollments(list: &[IndividualEnrollment], format: OutputFormat) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
-        return print_serialized(list);
+        let all: Vec<_> = list.iter().map(WithSettings::enrollment).collect();
+        return print_serialized(&all);
     }
     if list.is_empty() {
         print_line(format_args!("no enrollments"))?;

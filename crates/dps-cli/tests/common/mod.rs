@@ -88,6 +88,9 @@ pub fn bare() -> assert_cmd::Command {
         "AZURE_ACCESS_TOKEN",
         "RUST_LOG",
         "XDG_DATA_HOME",
+        "DPS_EMULATOR_LISTEN",
+        // A width would fold human output (see `output::text_width`); tests that want one set it.
+        "COLUMNS",
     ] {
         cmd.env_remove(v);
     }

@@ -1,0 +1,195 @@
+//! What `certificate generate-verification-code` suggests next, and what a refused `certificate
+//! verify` means: the commands, with the context of the command that printed them, that make
+//! the verification certificate and verify it.
+
+use super::{ArmArgs, VerifyArgs};
+use crate::Hint;
+use crate::context::{GlobalArgs, shell_word};
+use crate::errors::{About, explain};
+use dps_certgen::{CertDir, INTERMEDIATE_PREFIX, VERIFICATION_PREFIX};
+use dps_chain::{Cert, same_dn};
+use dps_service_client::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// The certGen folder `dps-cli certs` writes to by default.
+const DEFAULT_OUT: &str = "certs";
+
+/// The `next:` text after a verification code: make the verification certificate with the
+/// code exactly as given, then verify it. `subject` is the CA certificate's subject: when it is
+/// the intermediate of the certGen folder, the certificate is signed with the intermediate.
+pub(crate) fn after_code(
+    name: &str,
+    code: &str,
+    subject: Option<&str>,
+    global: &GlobalArgs,
+    arm: &ArmArgs,
+) -> String {
+    let out = Path::new(DEFAULT_OUT);
+    let from_intermediate =
+        subject.is_some_and(|s| intermediate_subject(out).is_some_and(|i| same_dn(&i, s)));
+    global.hint(format!(
+        "next: `{}`, then `{}` (use the code exactly as given)",
+        make_command(code, out, from_intermediate),
+        verify_command(
+            name,
+            &CertDir::new(out).cert_path(VERIFICATION_PREFIX),
+            None,
+            global,
+            arm
+        ),
+    ))
+}
+
+/// The error for a refused `certificate verify`. When the service says which code it issued
+/// last and the certificate's CN is another, the hint makes the certificate again with that
+/// code, in the certGen folder the `--cert` file came from, signed by the CA that signed it.
+pub(crate) fn verify_refused(
+    e: dps_service_client::Error,
+    args: &VerifyArgs,
+    about: &About<'_>,
+    arm: &ArmArgs,
+) -> anyhow::Error {
+    let global = about.global;
+    if e.kind() != ErrorKind::BadRequest {
+        return explain(e, about);
+    }
+    let cert = read_first(&args.certificate);
+    let cn = cert
+        .as_ref()
+        .and_then(|c| c.common_name().map(str::to_owned));
+    let out = certgen_folder(&args.certificate);
+    let from_intermediate = cert.as_ref().is_some_and(|c| {
+        intermediate_subject(out.as_deref().unwrap_or(Path::new(DEFAULT_OUT)))
+            .is_some_and(|i| same_dn(c.issuer(), &i))
+    });
+    let out_dir = out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let made = CertDir::new(&out_dir).cert_path(VERIFICATION_PREFIX);
+    let verify = verify_command(&args.name, &made, args.etag.as_deref(), global, arm);
+    let hint = match (issued_code(e.message()), cn) {
+        (Some(code), Some(cn)) if code != cn => {
+            // The service's message says both values in words: the hint adds the commands.
+            return Hint::error(
+                e.to_string(),
+                global.hint(format!(
+                    "make the verification certificate again with `{}` (the code exactly as \
+                     given), then `{verify}`",
+                    make_command(&code, &out_dir, from_intermediate)
+                )),
+            );
+        }
+        (_, cn) => format!(
+            "the verification certificate's CN{} must be the verification code DPS issued last \
+             for {:?}, exactly as given, and it must be signed by that CA's key: `{}` issues a \
+             new code and prints the commands that make and verify the certificate",
+            cn.map(|c| format!(" ({c:?})")).unwrap_or_default(),
+            args.name,
+            global.hint_command(format_args!(
+                "certificate generate-verification-code --name {}{}",
+                shell_word(&args.name),
+                arm.hint_flags()
+            ))
+        ),
+    };
+    Hint::error(e.to_string(), global.hint(hint))
+}
+
+/// `dps-cli certs create-verification-certificate CODE [--out DIR] [--from-intermediate]`.
+fn make_command(code: &str, out: &Path, from_intermediate: bool) -> String {
+    let mut cmd = format!(
+        "dps-cli certs create-verification-certificate {}",
+        shell_word(code)
+    );
+    if out != Path::new(DEFAULT_OUT) {
+        cmd.push_str(&format!(
+            " --out {}",
+            shell_word(&out.display().to_string())
+        ));
+    }
+    if from_intermediate {
+        cmd.push_str(" --from-intermediate");
+    }
+    cmd
+}
+
+/// `dps-cli [context] certificate verify --name NAME --cert FILE [--etag ETAG] [Azure options]`.
+fn verify_command(
+    name: &str,
+    cert: &Path,
+    etag: Option<&str>,
+    global: &GlobalArgs,
+    arm: &ArmArgs,
+) -> String {
+    let etag = etag
+        .map(|e| format!(" --etag {}", shell_word(e)))
+        .unwrap_or_default();
+    global.hint_command(format_args!(
+        "certificate verify --name {} --cert {}{etag}{}",
+        shell_word(name),
+        shell_word(&cert.display().to_string()),
+        arm.hint_flags()
+    ))
+}
+
+/// The code the service says it issued last, from the emulator's refusal ("... the
+/// verification code DPS issued last is \"CODE\" ...").
+fn issued_code(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("issued last is \"")?;
+    let (code, _) = rest.split_once('"')?;
+    Some(code.to_owned())
+}
+
+/// The certGen folder a verification certificate was written to: `OUT` for
+/// `OUT/certs/verification-code.cert.pem`.
+fn certgen_folder(cert: &Path) -> Option<PathBuf> {
+    let file = cert.file_name()?.to_str()?;
+    if file != format!("{VERIFICATION_PREFIX}.cert.pem") {
+        return None;
+    }
+    let certs = cert.parent()?;
+    if certs.file_name()? != "certs" {
+        return None;
+    }
+    match certs.parent() {
+        Some(p) if !p.as_os_str().is_empty() => Some(p.to_path_buf()),
+        _ => Some(PathBuf::from(".")),
+    }
+}
+
+/// The subject of the intermediate CA of the certGen folder `out`, when there is one.
+fn intermediate_subject(out: &Path) -> Option<String> {
+    read_first(&CertDir::new(out).cert_path(INTERMEDIATE_PREFIX)).map(|c| c.subject().to_owned())
+}
+
+/// The first certificate of a file, if it can be read.
+fn read_first(path: &Path) -> Option<Cert> {
+    let ders = dps_certgen::read_certs(path).ok()?;
+    Cert::parse(ders.first()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issued_code_is_read_from_the_emulators_refusal() {
+        let m = "Proof-Of-Possession failed: the verification certificate's CN is \"ab\" but the \
+                 verification code DPS issued last is \"AB12\": make it again";
+        assert_eq!(issued_code(m).as_deref(), Some("AB12"));
+        assert_eq!(issued_code("something else"), None);
+    }
+
+    #[test]
+    fn the_certgen_folder_of_a_verification_certificate() {
+        let f = |p: &str| certgen_folder(Path::new(p));
+        assert_eq!(
+            f("certs/certs/verification-code.cert.pem"),
+            Some("certs".into())
+        );
+        assert_eq!(
+            f("/x/ecc/certs/verification-code.cert.pem"),
+            Some("/x/ecc".into())
+        );
+        assert_eq!(f("certs/verification-code.cert.pem"), Some(".".into()));
+        assert_eq!(f("elsewhere/code.pem"), None);
+    }
+}
