@@ -16,15 +16,21 @@ pub(crate) fn decode(text: &str) -> ApiResult<CertificateDer<'static>> {
     let bad =
         |why: String| ApiError::bad_request(format!("the certificate cannot be parsed: {why}"));
     let der = dps_certgen::cert_from_field(text).map_err(|e| bad(e.to_string()))?;
-    X509Certificate::from_der(&der).map_err(|e| bad(e.to_string()))?;
+    // dps-chain's parse error is worded for people; x509-parser's own is its Debug text.
+    dps_chain::Cert::parse(&der).map_err(|e| bad(e.to_string()))?;
     Ok(der)
 }
 
 /// The `X509CertificateInfo` the service computes: DNs, thumbprints, validity in whole seconds,
 /// upper-case hex serial, version.
 pub(crate) fn certificate_info(der: &[u8]) -> ApiResult<X509CertificateInfo> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| ApiError::bad_request(format!("invalid certificate: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(der).map_err(|_| {
+        let why = dps_chain::Cert::parse(der).err().map(|e| e.to_string());
+        ApiError::bad_request(format!(
+            "the certificate cannot be parsed: {}",
+            why.as_deref().unwrap_or("not an X.509 certificate")
+        ))
+    })?;
     let t = Thumbprints::of_der(der);
     let ts = |t: x509_parser::time::ASN1Time| Timestamp::from_datetime_seconds(t.to_datetime());
     Ok(X509CertificateInfo {

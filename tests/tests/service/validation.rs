@@ -94,6 +94,12 @@ fn broken_bodies_are_400_and_store_nothing() {
             json!({"registrationId": "-e1-", "attestation": {"type": "symmetricKey"}}),
         ),
         ("not an object", "/enrollments/e1", json!(["e1"])),
+        (
+            "DER that is not a certificate",
+            "/enrollments/e1",
+            json!({"registrationId": "e1", "attestation": {"type": "x509", "x509": {
+                "clientCertificates": {"primary": {"certificate": "MAMCAQA="}}}}}),
+        ),
     ];
     rt().block_on(async {
         for (what, path, body) in &cases {
@@ -104,7 +110,12 @@ fn broken_bodies_are_400_and_store_nothing() {
                 Some(400),
                 "{what}"
             );
-            assert!(r.json()["message"].is_string(), "{what}");
+            let message = r.json()["message"].as_str().unwrap_or_default().to_owned();
+            assert!(!message.is_empty(), "{what}");
+            // Words, not a parser's Debug text.
+            for debug in ["Tag(", "UnexpectedTag", "Der(", "{ "] {
+                assert!(!message.contains(debug), "{what}: {message}");
+            }
         }
         let r = send(
             t.request(Method::PUT, "/enrollments/e1")
