@@ -22,8 +22,8 @@ pub enum Error {
     InvalidVerificationCode {
         /// The code as given.
         code: String,
-        /// What is wrong with it, in words.
-        reason: String,
+        /// What is wrong with it.
+        reason: CodeProblem,
     },
 
     /// A device name would overwrite one of the chain's own files.
@@ -190,4 +190,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }
+}
+
+/// Why a verification code cannot be a certificate's common name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeProblem {
+    /// The code is empty.
+    #[error("it is empty")]
+    Empty,
+    /// The code is longer than a common name may be.
+    #[error("it is {len} characters long, and a common name holds at most {max}")]
+    TooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The most a common name holds (64).
+        max: usize,
+    },
+    /// The code holds a control character.
+    #[error("it contains a control character at position {position}")]
+    ControlCharacter {
+        /// The 1-based position of the first one.
+        position: usize,
+    },
 }

@@ -51,10 +51,9 @@ pub fn inspect_file(path: &Path) -> Result<Vec<CertSummary>> {
 pub fn summarize(der: &[u8]) -> Result<CertSummary> {
     let (_, cert) =
         X509Certificate::from_der(der).map_err(|e| Error::InvalidCertificate(e.into()))?;
+    // The one date format of dps-rs messages: ISO 8601 UTC, whole seconds.
     let rfc3339 = |t: ASN1Time| {
-        t.to_datetime()
-            .format(&::time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| t.to_string())
+        dps_protocol::models::Timestamp::from_datetime_seconds(t.to_datetime()).into_string()
     };
     let common_name = cert
         .subject()

@@ -7,7 +7,7 @@
 //! hand. There is no `csr/`, `newcerts/` or `index.txt`: no OpenSSL CA database is kept.
 
 use crate::credential::{CertSpec, Credential};
-use crate::error::{Error, Result};
+use crate::error::{CodeProblem, Error, Result};
 use crate::fsx::{FileSet, Mode};
 use crate::key::{KeyAlgorithm, key_to_pem};
 use crate::pfx::to_pfx;
@@ -496,15 +496,13 @@ fn check_ca_name(cn: &str) -> Result<Vec<IdWarning>> {
 fn check_verification_code(code: &str) -> Result<()> {
     let len = code.chars().count();
     let reason = if code.is_empty() {
-        Some("it is empty".to_owned())
+        Some(CodeProblem::Empty)
     } else if len > 64 {
-        Some(format!(
-            "it is {len} characters long, and a common name holds at most 64"
-        ))
+        Some(CodeProblem::TooLong { len, max: 64 })
     } else {
         code.chars()
             .position(char::is_control)
-            .map(|i| format!("it contains a control character at position {}", i + 1))
+            .map(|i| CodeProblem::ControlCharacter { position: i + 1 })
     };
     match reason {
         Some(reason) => Err(Error::InvalidVerificationCode {

@@ -43,7 +43,7 @@ mod profile;
 pub use credential::{
     CertSpec, Credential, cert_from_field, certs_from_bytes, pem_cert, read_certs,
 };
-pub use error::{Error, Result};
+pub use error::{CodeProblem, Error, Result};
 pub use fsx::{FileSet, Mode};
 pub use inspect::{CertSummary, inspect_file, summarize};
 pub use key::{KeyAlgorithm, key_from_pem, key_to_pem, load_key};

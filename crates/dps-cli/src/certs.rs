@@ -17,7 +17,7 @@ pub enum CertsCommand {
     /// Create the root and intermediate CA and the chain file (certGen.sh
     /// create_root_and_intermediate).
     #[command(
-        alias = "create_root_and_intermediate",
+        visible_alias = "create_root_and_intermediate",
         after_help = "Examples:
   dps-cli certs create-root-and-intermediate --algorithm ecdsa-p256 --out ecc-certs
   dps-cli certs create-root-and-intermediate --out ecc-certs --algorithm ecdsa-p256 --force   # replaces that chain"
@@ -25,7 +25,7 @@ pub enum CertsCommand {
     CreateRootAndIntermediate(ChainArgs),
     /// Create a proof-of-possession certificate whose CN is the verification code DPS gave
     /// you (certGen.sh create_verification_certificate).
-    #[command(alias = "create_verification_certificate")]
+    #[command(visible_alias = "create_verification_certificate")]
     CreateVerificationCertificate {
         /// The verification code DPS gave, used exactly as given.
         code: String,
@@ -39,7 +39,7 @@ pub enum CertsCommand {
     },
     /// Create device certificates signed by the root CA (certGen.sh create_device_certificate).
     #[command(
-        alias = "create_device_certificate",
+        visible_alias = "create_device_certificate",
         after_help = "Example:\n  dps-cli certs create-device-certificate sensor --count 3 --algorithm ecdsa-p256 --out ecc-certs   # sensor-1 ... sensor-3"
     )]
     CreateDeviceCertificate(DeviceArgs),
@@ -47,14 +47,14 @@ pub enum CertsCommand {
     /// create_device_certificate_from_intermediate). Use these with an enrollment group on
     /// the intermediate.
     #[command(
-        alias = "create_device_certificate_from_intermediate",
+        visible_alias = "create_device_certificate_from_intermediate",
         after_help = "Example:\n  dps-cli certs create-device-certificate-from-intermediate dev1 --out certs"
     )]
     CreateDeviceCertificateFromIntermediate(DeviceArgs),
     /// Create an IoT Edge device CA certificate "NAME.ca" signed by the intermediate
     /// (certGen.sh create_edge_device_certificate).
     #[command(
-        alias = "create_edge_device_certificate",
+        visible_alias = "create_edge_device_certificate",
         after_help = "Example:\n  dps-cli certs create-edge-device-certificate my-edge --out certs"
     )]
     CreateEdgeDeviceCertificate {
@@ -91,7 +91,7 @@ pub struct KeyArgs {
     #[arg(long, default_value = "rsa-4096", value_parser = AlgorithmParser)]
     pub algorithm: KeyAlgorithm,
     /// Validity in days.
-    #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS)]
+    #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
     pub days: u32,
     /// Password of the CA keys and PFX files.
     #[arg(long, default_value = DEFAULT_PASSWORD, conflicts_with = "no_password", hide_default_value = false)]
@@ -258,7 +258,7 @@ pub fn run(cmd: CertsCommand, format: OutputFormat) -> anyhow::Result<()> {
             .create_edge_device_certificate(&name, &leaf.options(Signer::Intermediate))?,
     };
     report(&outcome, format)?;
-    eprintln!("{NOT_FOR_PRODUCTION}");
+    crate::output::eprint_note("", NOT_FOR_PRODUCTION);
     Ok(())
 }
 
@@ -274,7 +274,7 @@ fn devices(d: &DeviceArgs, signer: Signer) -> anyhow::Result<Outcome> {
 
 fn report(outcome: &Outcome, format: OutputFormat) -> anyhow::Result<()> {
     for w in &outcome.warnings {
-        eprintln!("warning: {w}");
+        crate::output::eprint_note("warning: ", &w.to_string());
     }
     match format {
         OutputFormat::Json => print_json(&json!({

@@ -150,20 +150,21 @@ pub fn other_group_tip(words: &[String]) -> Option<String> {
         .and_then(|c| c.find_subcommand(sub))
         .is_some();
     let mut again: Vec<String> = Vec::with_capacity(words.len());
-    let mut hide_next = false;
+    let mut hidden: Option<&str> = None;
     for (i, w) in words.iter().enumerate() {
-        let flag = w.split('=').next().unwrap_or(w);
         let word = if i == position {
             other.to_owned()
-        } else if hide_next || (w.contains('=') && SECRET_FLAGS.contains(&flag)) {
-            secret_placeholder(
-                if hide_next { &words[i - 1] } else { flag },
-                w.contains('=') && !hide_next,
-            )
+        } else if let Some(var) = hidden.take() {
+            format!("\"${var}\"")
+        } else if let Some((flag, var)) = w
+            .split_once('=')
+            .and_then(|(f, _)| Some((f, secret_variable(f)?)))
+        {
+            format!("{flag}=\"${var}\"")
         } else {
+            hidden = secret_variable(w);
             crate::context::shell_word(w)
         };
-        hide_next = !hide_next && !w.contains('=') && SECRET_FLAGS.contains(&w.as_str());
         again.push(word);
     }
     exists.then(|| {
@@ -174,30 +175,22 @@ pub fn other_group_tip(words: &[String]) -> Option<String> {
     })
 }
 
-/// Flags whose values are secrets: a tip that repeats the command line never repeats them.
-const SECRET_FLAGS: &[&str] = &[
-    "--connection-string",
-    "--password",
-    "--key-password",
-    "--primary-key",
-    "--secondary-key",
-    "--symmetric-key",
-    "--group-key",
+/// Flags whose values are secrets, with what a tip prints instead: the variable the flag
+/// reads, or one a user would keep the secret in. Only flags that can precede a `certs` or
+/// `certificate` subcommand matter here (global flags, the ARM options, prove's password).
+const SECRET_FLAGS: &[(&str, &str)] = &[
+    ("--connection-string", "DPS_CONNECTION_STRING"),
+    ("--bearer-token", "AZURE_ACCESS_TOKEN"),
+    ("--password", "DPS_KEY_PASSWORD"),
+    ("--key-password", "DPS_KEY_PASSWORD"),
 ];
 
-/// What a tip prints for a secret flag's value: the variable `--connection-string` reads, or
-/// a placeholder. `inline` is for the `--flag=value` form.
-fn secret_placeholder(flag: &str, inline: bool) -> String {
-    let value = if flag == "--connection-string" {
-        format!("\"${}\"", crate::context::CONNECTION_STRING_ENV)
-    } else {
-        "<hidden>".to_owned()
-    };
-    if inline {
-        format!("{flag}={value}")
-    } else {
-        value
-    }
+/// The variable a tip names in place of a secret flag's value.
+fn secret_variable(flag: &str) -> Option<&'static str> {
+    SECRET_FLAGS
+        .iter()
+        .find(|(f, _)| *f == flag)
+        .map(|(_, v)| *v)
 }
 
 /// Runs a parsed command line.

@@ -76,7 +76,8 @@ fn key_block(text: &str) -> Option<&str> {
 
 /// A PEM private key (the first key block of `text`), normalised.
 fn pem_key(text: &str, password: Option<&str>, path: &Path) -> anyhow::Result<Key> {
-    let key = dps_certgen::key_from_pem(key_block(text).unwrap_or(text), password, path)?;
+    let key = dps_certgen::key_from_pem(key_block(text).unwrap_or(text), password, path)
+        .map_err(crate::errors::explain_certgen)?;
     Ok(Key {
         pem: key.serialize_pem(),
         public_key: key.public_key_raw().to_vec(),
@@ -342,10 +343,13 @@ pub(crate) fn signing_ca(
         anyhow::bail!("--cert {} holds no certificate", cert.display());
     };
     if file.key.is_none() && file.certs.len() > 1 {
-        eprintln!(
-            "note: {} holds {} certificates; the first one is used",
-            cert.display(),
-            file.certs.len()
+        crate::output::eprint_note(
+            "note: ",
+            &format!(
+                "{} holds {} certificates; the first one is used",
+                cert.display(),
+                file.certs.len()
+            ),
         );
     }
     let (key_pem, key_path) = match (key_file, file.key) {

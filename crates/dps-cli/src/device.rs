@@ -191,9 +191,12 @@ fn attestation(args: &RegisterArgs) -> anyhow::Result<(DeviceAuth, String)> {
     let registration_id = match (&args.registration_id, leaf.common_name()) {
         (Some(id), Some(cn)) => {
             if !id.eq_ignore_ascii_case(cn) {
-                eprintln!(
-                    "warning: --registration-id {id:?} is not the certificate's common name {cn:?}; \
-                     DPS requires them to be equal and will refuse the device"
+                crate::output::eprint_note(
+                    "warning: ",
+                    &format!(
+                        "--registration-id {id:?} is not the certificate's common name {cn:?}; \
+                         DPS requires them to be equal and will refuse the device"
+                    ),
                 );
             }
             id.clone()

@@ -90,7 +90,7 @@ impl EmulatorInfo {
                     format!(
                         "start one with `dps-cli emulator start --data-dir {}` (or pass the data \
                          folder of a running one: --emulator DIR)",
-                        dir.display()
+                        crate::context::shell_word(&dir.display().to_string())
                     ),
                 ));
             }

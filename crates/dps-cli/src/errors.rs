@@ -123,6 +123,11 @@ pub(crate) fn explain_certgen(e: dps_certgen::Error) -> anyhow::Error {
             e.to_string(),
             "pass --force to replace it (every certificate it signed stops verifying)",
         ),
+        dps_certgen::Error::PasswordRequired { .. } => Hint::error(
+            e.to_string(),
+            "pass its password with --password (certGen.sh's is 1234; `dps-cli certs` keys use \
+             the --password they were made with)",
+        ),
         e => anyhow::Error::new(e),
     }
 }

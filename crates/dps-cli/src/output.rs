@@ -191,7 +191,8 @@ pub fn wrap(text: &str, width: Option<usize>, first: &str, indent: usize) -> Str
         };
         let width = width.max(indent + MIN_TEXT);
         let mut empty = true;
-        for word in line.split(' ').filter(|w| !w.is_empty()) {
+        for word in words(line) {
+            let word = word.as_str();
             let used = current.chars().count();
             let needed = word.chars().count() + usize::from(!empty);
             if !empty && used + needed > width {
@@ -209,6 +210,35 @@ pub fn wrap(text: &str, width: Option<usize>, first: &str, indent: usize) -> Str
         out.push_str(current.trim_end());
     }
     out
+}
+
+/// The words of a line for [`wrap`]: split at spaces, except inside a backticked span, which
+/// stays one word so that a suggested command is never folded into two lines that a shell
+/// would run as two commands.
+fn words(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for word in line.split(' ').filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if open => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_owned()),
+        }
+        if word.matches('`').count() % 2 == 1 {
+            open = !open;
+        }
+    }
+    out
+}
+
+/// Prints a line on stderr (a warning, a note, a hint) folded at its width like `error:` and
+/// `hint:` lines: `prefix` (e.g. `"warning: "`) starts it and continuation lines sit under
+/// the text.
+pub fn eprint_note(prefix: &str, text: &str) {
+    let width = text_width(Stream::Stderr);
+    eprintln!("{}", wrap(text, width, prefix, prefix.chars().count()));
 }
 
 /// `-` for a missing value in a table.
@@ -255,6 +285,16 @@ mod tests {
         );
         // Each line of a multi-line text folds; later lines start indented.
         assert_eq!(wrap("a b\nc", Some(40), "hint: ", 6), "hint: a b\n      c");
+    }
+
+    #[test]
+    fn a_backticked_command_is_never_folded() {
+        let hint = "list them with `dps-cli --emulator /tmp/dps enrollment-group list` and retry";
+        let folded = wrap(hint, Some(40), "hint: ", 6);
+        assert_eq!(
+            folded,
+            "hint: list them with\n      `dps-cli --emulator /tmp/dps enrollment-group list`\n      and retry"
+        );
     }
 
     #[test]

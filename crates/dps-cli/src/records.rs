@@ -68,10 +68,13 @@ pub fn read_certificate(path: &Path, flag: &str) -> anyhow::Result<String> {
         .first()
         .with_context(|| format!("{flag} {}: no certificate", path.display()))?;
     if certs.len() > 1 {
-        eprintln!(
-            "note: {} holds {} certificates; the first one is used",
-            path.display(),
-            certs.len()
+        crate::output::eprint_note(
+            "note: ",
+            &format!(
+                "{} holds {} certificates; the first one is used",
+                path.display(),
+                certs.len()
+            ),
         );
     }
     Ok(dps_certgen::pem_cert(first))

@@ -147,11 +147,14 @@ fn password_note(mut hint: String) -> String {
     hint
 }
 
-/// Whether a certificate file is PKCS#12 by its name.
+/// Whether a certificate file is PKCS#12, by its content as every command tells it.
 fn is_pfx(path: &Path) -> bool {
-    path.extension()
-        .and_then(|x| x.to_str())
-        .is_some_and(|x| x.eq_ignore_ascii_case("pfx") || x.eq_ignore_ascii_case("p12"))
+    std::fs::read(path).is_ok_and(|bytes| {
+        matches!(
+            crate::credentials::kind(&bytes),
+            crate::credentials::Kind::Pkcs12
+        )
+    })
 }
 
 fn path_word(p: &Path) -> String {

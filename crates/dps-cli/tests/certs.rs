@@ -218,7 +218,7 @@ fn bad_input_fails_cleanly_and_writes_nothing() {
         ),
         (
             &["certs", "create-device-certificate", "dev", "--days", "0"],
-            "validity",
+            "invalid value '0' for '--days",
         ),
         (
             &[

@@ -310,6 +310,15 @@ fn a_command_of_the_other_certificate_group_is_pointed_to() {
         ))
         .stderr(predicate::str::contains(SECRET).not());
     bare()
+        .args(["certs", "prove", "--bearer-token", SECRET, "--password=hunter2", "--name", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "try `dps-cli certificate prove --bearer-token \"$AZURE_ACCESS_TOKEN\" --password=\"$DPS_KEY_PASSWORD\" --name x`",
+        ))
+        .stderr(predicate::str::contains(SECRET).not())
+        .stderr(predicate::str::contains("hunter2").not());
+    bare()
         .args(["certs", "bogus"])
         .assert()
         .code(2)

@@ -28,6 +28,11 @@ const CASES: &[(&str, &[&str])] = &[
         "dps-cli enrollment-group list --output ",
         &["json", "table"],
     ),
+    // certGen.sh's spelling, which the README uses.
+    (
+        "dps-cli certs create_root_and_intermediate --algorithm ",
+        &["ecdsa-p256", "rsa-2048"],
+    ),
 ];
 
 fn script(shell: &str) -> String {

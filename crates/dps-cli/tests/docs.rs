@@ -83,7 +83,8 @@ const HELP_EXPECT: &[(&str, &[&str])] = &[
     ("enrollment export --out", &["enrollments.json"]),
 ];
 
-/// The README's emulator is on its default port: one README run at a time.
+/// One README run at a time: each starts emulators as printed and follows them by their data
+/// folders (on free ports, see `doc_commands`), and keeps the output readable when one fails.
 static README: Mutex<()> = Mutex::new(());
 
 /// What happened to each documented command.

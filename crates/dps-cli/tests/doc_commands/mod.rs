@@ -367,12 +367,21 @@ fn sibling_binary(name: &str) -> PathBuf {
         .expect("target dir")
         .to_owned();
     let bin = dir.join(name);
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", name, "--bin", name])
-            .status()
-            .unwrap_or_else(|e| panic!("cargo build {name}: {e}"));
-        assert!(status.success(), "building {name} failed");
+    // Always through cargo, which rebuilds it only when its sources changed, so this test never
+    // runs a stale binary (`cargo test -p dps-cli` alone does not build other packages').
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "-q", "-p", name, "--bin", name]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
     }
+    let status = build
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build {name}: {e}"));
+    assert!(status.success(), "building {name} failed");
+    assert!(
+        bin.exists(),
+        "cargo built {name}, but not at {}",
+        bin.display()
+    );
     bin
 }
