@@ -114,3 +114,43 @@ fn a_verification_certificate_from_another_ca_gets_a_fresh_code() {
         "{next}"
     );
 }
+
+/// A CA uploaded from another folder, with the same names as `certs/`'s but another key: the
+/// `next:` line must not hand over a command that signs with `certs/`'s root (the service
+/// would refuse it, and the refusal would send the user back here).
+#[test]
+fn the_next_step_names_certs_only_when_it_holds_that_very_ca() {
+    let env = Env::new();
+    env.chain();
+    let other = dps_certgen::CertDir::new(env.path().join("other"));
+    other
+        .create_root_and_intermediate(&dps_certgen::ChainOptions {
+            algorithm: dps_certgen::KeyAlgorithm::EcdsaP256,
+            ..dps_certgen::ChainOptions::default()
+        })
+        .expect("second chain");
+    let code_for = |name: &str, cert: &str| {
+        env.cli()
+            .args(["certificate", "upload", "--name", name, "--cert", cert])
+            .assert()
+            .success();
+        let out = env
+            .cli()
+            .args(["certificate", "generate-verification-code", "--name", name])
+            .output()
+            .expect("runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ours = code_for("ours", ROOT);
+    assert!(
+        ours.contains("next: `dps-cli certs create-verification-certificate"),
+        "{ours}"
+    );
+    let theirs = code_for("theirs", "other/certs/azure-iot-test-only.root.ca.cert.pem");
+    assert!(
+        theirs.contains("in the certGen folder that holds this CA certificate"),
+        "{theirs}"
+    );
+    assert!(!theirs.contains("next: `dps-cli certs"), "{theirs}");
+}

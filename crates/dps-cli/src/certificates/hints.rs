@@ -6,8 +6,9 @@ use super::{ArmArgs, VerifyArgs};
 use crate::Hint;
 use crate::context::{GlobalArgs, shell_word};
 use crate::errors::{About, explain};
-use dps_certgen::{CertDir, INTERMEDIATE_PREFIX, VERIFICATION_PREFIX};
+use dps_certgen::{CertDir, INTERMEDIATE_PREFIX, ROOT_PREFIX, VERIFICATION_PREFIX};
 use dps_chain::{Cert, same_dn};
+use dps_protocol::Thumbprints;
 use dps_service_client::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -15,29 +16,62 @@ use std::path::{Path, PathBuf};
 const DEFAULT_OUT: &str = "certs";
 
 /// The `next:` text after a verification code: make the verification certificate with the
-/// code exactly as given, then verify it. `subject` is the CA certificate's subject: when it is
-/// the intermediate of the certGen folder, the certificate is signed with the intermediate.
+/// code exactly as given, then verify it. `thumbprint` is the CA certificate's SHA-1 on the
+/// DPS: the command is given outright only when the certGen folder `certs/` holds that very
+/// certificate (its root, or its intermediate with `--from-intermediate`); a CA with the same
+/// name but another key would sign a certificate the service refuses, so otherwise the text
+/// says which folder to use instead of guessing.
 pub(crate) fn after_code(
     name: &str,
     code: &str,
-    subject: Option<&str>,
+    thumbprint: Option<&str>,
     global: &GlobalArgs,
     arm: &ArmArgs,
 ) -> String {
     let out = Path::new(DEFAULT_OUT);
-    let from_intermediate =
-        subject.is_some_and(|s| intermediate_subject(out).is_some_and(|i| same_dn(&i, s)));
-    global.hint(format!(
-        "next: `{}`, then `{}` (use the code exactly as given)",
-        make_command(code, out, from_intermediate),
+    let verify = |out: &Path| {
         verify_command(
             name,
             &CertDir::new(out).cert_path(VERIFICATION_PREFIX),
             None,
             global,
-            arm
-        ),
-    ))
+            arm,
+        )
+    };
+    match thumbprint.and_then(|t| signer_in(out, t)) {
+        Some(from_intermediate) => global.hint(format!(
+            "next: `{}`, then `{}` (use the code exactly as given)",
+            make_command(code, out, from_intermediate),
+            verify(out),
+        )),
+        None => global.hint(format!(
+            "next: in the certGen folder that holds this CA certificate and its key, `{}` \
+             (add `--out DIR` for that folder, and `--from-intermediate` when the CA is its \
+             intermediate), then `{}` with that folder's certs/{VERIFICATION_PREFIX}.cert.pem \
+             (use the code exactly as given)",
+            make_command(code, out, false),
+            verify(out),
+        )),
+    }
+}
+
+/// Whether the certGen folder `out` holds the CA certificate with this SHA-1 thumbprint:
+/// `Some(false)` for its root, `Some(true)` for its intermediate, `None` for neither.
+fn signer_in(out: &Path, sha1: &str) -> Option<bool> {
+    let dir = CertDir::new(out);
+    let same = |prefix: &str| {
+        dps_certgen::read_certs(&dir.cert_path(prefix))
+            .ok()
+            .and_then(|c| c.into_iter().next())
+            .is_some_and(|der| Thumbprints::of_der(&der).sha1.eq_ignore_ascii_case(sha1))
+    };
+    if same(ROOT_PREFIX) {
+        Some(false)
+    } else if same(INTERMEDIATE_PREFIX) {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// The error for a refused `certificate verify`. When the service says which code it issued

@@ -215,7 +215,7 @@ pub fn run(args: CertificateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 hints::after_code(
                     &code.name,
                     &value,
-                    code.properties.subject.as_deref(),
+                    code.properties.thumbprint.as_deref(),
                     global,
                     &args.arm
                 )
