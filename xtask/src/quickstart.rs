@@ -54,7 +54,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let dir = CertDir::new(&args.out);
     let emulator_dir = args.out.join("emulator");
     let started = Instant::now();
-    let out = args.out.display();
+    let out = word(&args.out);
 
     step(1, "Test CA chain (root + intermediate), certGen.sh layout");
     let expired = dir.has_chain() && !chain_is_current(&dir);
@@ -114,7 +114,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     );
     equivalent(&format!(
         "dps-cli emulator start --data-dir {}",
-        emulator_dir.display()
+        word(&emulator_dir)
     ));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -132,7 +132,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     println!(
         "Look at it: `dps-cli emulator start --data-dir {0}`, then in another shell \
          `dps-cli --emulator {0} enrollment-group list`;",
-        emulator_dir.display()
+        word(&emulator_dir)
     );
     println!("run again to reuse the chain and the state, or with --fresh to start over.");
     eprintln!("{NOT_FOR_PRODUCTION}");
@@ -154,7 +154,7 @@ async fn flow(
     emulator: &Emulator,
     algorithm: KeyAlgorithm,
 ) -> anyhow::Result<()> {
-    let out = args.out.display();
+    let out = word(&args.out);
     let emu = emulator_dir_arg(args);
     let options = ClientOptions {
         trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
@@ -276,8 +276,8 @@ async fn flow(
     equivalent(&format!(
         "dps-cli --emulator {} device register --cert {} --key {}",
         emulator_dir_arg(args),
-        chain_path.display(),
-        device.key_path.display()
+        word(&chain_path),
+        word(&device.key_path)
     ));
 
     step(7, "The registration, seen from the service side");
@@ -307,7 +307,13 @@ async fn flow(
 }
 
 fn emulator_dir_arg(args: &Args) -> String {
-    args.out.join("emulator").display().to_string()
+    word(&args.out.join("emulator"))
+}
+
+/// A path as a printed command needs it typed (quoted when it holds spaces and the like), so
+/// each `$ dps-cli ...` line runs as printed.
+fn word(path: &std::path::Path) -> String {
+    dps_cli::context::shell_word(&path.display().to_string())
 }
 
 /// Whether both CA certificates parse and are inside their validity period.

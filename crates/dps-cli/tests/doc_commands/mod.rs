@@ -178,6 +178,48 @@ pub fn help_files() -> Vec<(String, String)> {
     out
 }
 
+/// The words of a command as `sh` splits them, for the plain forms documented commands use:
+/// spaces separate words; `'...'` and `"..."` quote (no escapes inside single quotes, `\"`
+/// inside double ones).
+pub fn shell_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut started = false;
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                started = true;
+                word.extend(chars.by_ref().take_while(|&c| c != '\''));
+            }
+            '"' => {
+                started = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => word.extend(chars.next()),
+                        c => word.push(c),
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                started = true;
+                word.push(c);
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
+
 /// A temporary folder with `dps-cli` and `dps-emulator` on `PATH`, running commands with
 /// `sh -c` as a reader's shell would.
 pub struct Shell {
