@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 /// The environment variable a hint reads a `--password` from (hints never repeat it).
 const PASSWORD_ENV: &str = "DPS_KEY_PASSWORD";
+/// The variable a hint names for the device's symmetric key (hints never repeat it).
+const DEVICE_KEY_ENV: &str = "DPS_DEVICE_KEY";
+/// The variable a hint names for an enrollment group's symmetric key.
+const GROUP_KEY_ENV: &str = "DPS_GROUP_KEY";
 
 /// The error for a refused or failed registration, with a hint for the common causes.
 pub(crate) fn refusal(
@@ -36,28 +40,25 @@ pub(crate) fn refusal(
             doctor_command(args, global, registration_id),
             offline_note(global)
         )),
-        (_, Some(codes::UNAUTHORIZED)) | (ErrorKind::Unauthorized, _) => Some(
+        (_, Some(codes::UNAUTHORIZED)) | (ErrorKind::Unauthorized, _) => Some(format!(
             "check the key: --symmetric-key takes the individual enrollment's primary or secondary \
              key, --group-key the enrollment group's key (the device key is derived from it and \
-             the registration id)"
-                .to_owned(),
-        ),
-        (_, Some(codes::ENROLLMENT_NOT_FOUND | codes::GROUP_NOT_FOUND)) if x509 => {
-            Some(format!(
-                "no enrollment matches {registration_id:?}: enroll this device alone with `{}`, or \
+             the registration id); {}",
+            enroll_key(args, global, registration_id)
+        )),
+        (_, Some(codes::ENROLLMENT_NOT_FOUND | codes::GROUP_NOT_FOUND)) if x509 => Some(format!(
+            "no enrollment matches {registration_id:?}: enroll this device alone with `{}`, or \
                  the CA that issued it with enrollment-group create --cert and the CA's \
                  certificate",
-                global.hint_command(format_args!(
-                    "enrollment create --registration-id {} --cert {}",
-                    shell_word(registration_id),
-                    path_word(args.cert.as_deref().unwrap_or(Path::new("")))
-                ))
+            global.hint_command(format_args!(
+                "enrollment create --registration-id {} --cert {}",
+                shell_word(registration_id),
+                path_word(args.cert.as_deref().unwrap_or(Path::new("")))
             ))
-        }
+        )),
         (_, Some(codes::ENROLLMENT_NOT_FOUND | codes::GROUP_NOT_FOUND)) => Some(format!(
-            "no enrollment matches {registration_id:?}: create an individual enrollment with this \
-             key (enrollment create --registration-id {registration_id} --symmetric-key \
-             --primary-key and the key), or an enrollment group with the group key"
+            "no enrollment matches {registration_id:?}: {}",
+            enroll_key(args, global, registration_id)
         )),
         (ErrorKind::NotFound, _) => Some(format!(
             "check --id-scope and --endpoint ({endpoint}); the emulator's are in its emulator.json"
@@ -86,6 +87,32 @@ pub(crate) fn refusal(
     match hint {
         Some(hint) => Hint::error(message, password_note(global.hint(hint))),
         None => anyhow::anyhow!(message),
+    }
+}
+
+/// How to enroll a symmetric-key device that no enrollment knows: the command that creates
+/// the group (for `--group-key`) or the individual enrollment (for `--symmetric-key`), the key
+/// named by a variable, never repeated.
+fn enroll_key(args: &RegisterArgs, global: &GlobalArgs, registration_id: &str) -> String {
+    if args.group_key.is_some() {
+        format!(
+            "if no enrollment group holds this key yet, create one with `{}` (GROUP_ID is a name \
+             you choose; set {GROUP_KEY_ENV} to the key given to --group-key)",
+            global.hint_command(format_args!(
+                "enrollment-group create --group-id GROUP_ID --symmetric-key --primary-key \
+                 \"${GROUP_KEY_ENV}\""
+            ))
+        )
+    } else {
+        format!(
+            "if the device is not enrolled yet, enroll it with `{}` (set {DEVICE_KEY_ENV} to the \
+             key given to --symmetric-key)",
+            global.hint_command(format_args!(
+                "enrollment create --registration-id {} --symmetric-key --primary-key \
+                 \"${DEVICE_KEY_ENV}\"",
+                shell_word(registration_id)
+            ))
+        )
     }
 }
 
