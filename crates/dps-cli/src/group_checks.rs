@@ -4,6 +4,7 @@
 //! names the command that fixes it. Warnings go to stderr and never fail the command; the
 //! chain reasoning is `dps_chain::group_certificate`'s.
 
+use crate::certgen_files::{self, path_word, read_first, upload_name};
 use crate::context::{GlobalArgs, Target, shell_word};
 use crate::doctor::cert::nearby;
 use dps_chain::{Cert, GroupCertificate, group_certificate, rfc3339};
@@ -39,7 +40,10 @@ pub(crate) fn warn(
         target,
         OffsetDateTime::now_utc(),
     ) {
-        eprintln!("{line}");
+        match line.split_once(": ") {
+            Some((kind, text)) => crate::output::eprint_note(&format!("{kind}: "), text),
+            None => crate::output::eprint_note("", &line),
+        }
     }
 }
 
@@ -160,8 +164,8 @@ fn unverified(about: &str, file: &Path, cert: &Cert, list: &CaList, global: &Glo
     let name = list
         .iter()
         .find(|(_, c, _)| c.same_ca(cert))
-        .map_or_else(|| name_from_file(file), |(n, _, _)| n.clone());
-    let (key, unknown) = match certgen_key(file) {
+        .map_or_else(|| upload_name(file), |(n, _, _)| n.clone());
+    let (key, unknown) = match certgen_files::key(file, cert) {
         Some(k) => (k, ""),
         None => (
             PathBuf::from("CA.key.pem"),
@@ -239,7 +243,7 @@ fn expiring(
     } else {
         format!("expires on {when}, within {EXPIRY_WARNING_DAYS} days")
     };
-    let renew = match certgen_folder(file) {
+    let renew = match certgen_files::folder(file) {
         Some(out) => format!(
             " (in a certGen folder, `dps-cli certs create-root-and-intermediate --out {} \
              --force` renews the chain; prove the new root and re-issue the devices' \
@@ -257,63 +261,6 @@ fn expiring(
             path_word(file)
         ))
     )
-}
-
-/// The first certificate of a file, if it can be read.
-fn read_first(path: &Path) -> Option<Cert> {
-    let ders = dps_certgen::read_certs(path).ok()?;
-    Cert::parse(ders.first()?).ok()
-}
-
-/// The certGen folder of `OUT/certs/NAME.cert.pem`: `OUT`.
-fn certgen_folder(file: &Path) -> Option<PathBuf> {
-    let certs = file.parent()?;
-    if certs.file_name()? != "certs" {
-        return None;
-    }
-    Some(match certs.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    })
-}
-
-/// The certGen key of `OUT/certs/NAME.cert.pem`, `OUT/private/NAME.key.pem`, if it exists.
-fn certgen_key(file: &Path) -> Option<PathBuf> {
-    let stem = file.file_name()?.to_str()?.strip_suffix(".cert.pem")?;
-    let key = certgen_folder(file)?
-        .join("private")
-        .join(format!("{stem}.key.pem"));
-    key.is_file().then_some(key)
-}
-
-/// A certificate name (1-64 letters, digits, `-`, `_`, `.`) from a file name:
-/// `azure-iot-test-only.root.ca` for `azure-iot-test-only.root.ca.cert.pem`.
-fn name_from_file(file: &Path) -> String {
-    let base = file.file_name().and_then(|f| f.to_str()).unwrap_or("ca");
-    let stem = [".cert.pem", ".pem", ".cer", ".crt", ".der"]
-        .iter()
-        .find_map(|x| base.strip_suffix(x))
-        .unwrap_or(base);
-    let name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    if name.is_empty() {
-        "ca".to_owned()
-    } else {
-        name
-    }
-}
-
-fn path_word(p: &Path) -> String {
-    shell_word(&p.display().to_string())
 }
 
 #[cfg(test)]
@@ -356,21 +303,5 @@ mod tests {
             ),
             "{lines:?}"
         );
-    }
-
-    #[test]
-    fn names_and_keys_from_certgen_files() {
-        assert_eq!(
-            name_from_file(Path::new(
-                "certs/certs/azure-iot-test-only.root.ca.cert.pem"
-            )),
-            "azure-iot-test-only.root.ca"
-        );
-        assert_eq!(name_from_file(Path::new("my ca.cer")), "my-ca");
-        assert_eq!(
-            certgen_folder(Path::new("x/certs/a.cert.pem")),
-            Some(PathBuf::from("x"))
-        );
-        assert_eq!(certgen_folder(Path::new("a.cert.pem")), None);
     }
 }

@@ -3,6 +3,7 @@
 //! (`--emulator DIR`, the registration id, the certificate files).
 
 use crate::Hint;
+use crate::certgen_files::path_word;
 use crate::context::{self, GlobalArgs, shell_word};
 use crate::device::RegisterArgs;
 use dps_chain::{Cert, GroupKey, nearest};
@@ -182,10 +183,6 @@ fn is_pfx(path: &Path) -> bool {
             crate::credentials::Kind::Pkcs12
         )
     })
-}
-
-fn path_word(p: &Path) -> String {
-    shell_word(&p.display().to_string())
 }
 
 /// The hint for a disabled enrollment: the command that enables the one that refused the

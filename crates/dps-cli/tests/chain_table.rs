@@ -247,7 +247,7 @@ fn table() -> Vec<Row> {
             fail(
                 "validity",
                 &["the intermediate certificate CN=Table Intermediate CA expired on"],
-                &["re-create the CA"],
+                &["renew the CA CN=Table Intermediate CA"],
             ),
             |r| {
                 r.pki.intermediate_expired = true;
@@ -263,7 +263,7 @@ fn table() -> Vec<Row> {
             fail(
                 "verified-ca",
                 &["the uploaded CA certificate \"root\" on this chain is not verified"],
-                &["dps-cli certificate prove --name root"],
+                &["certificate prove --name root --cert"],
             ),
             |r| {
                 r.verified = &[];
@@ -277,7 +277,7 @@ fn table() -> Vec<Row> {
             fail(
                 "verified-ca",
                 &["the verified CA certificate CN=Table Root CA expired on"],
-                &["renew the CA CN=Table Root CA", "dps-cli certificate prove"],
+                &["renew the CA CN=Table Root CA", "(certificate prove)"],
             ),
             |r| {
                 r.pki.root_expired = true;
@@ -312,7 +312,7 @@ fn table() -> Vec<Row> {
             fail(
                 "key",
                 &["the private key does not belong to the device certificate CN=device-1"],
-                &["private/device-1.key.pem"],
+                &["pass the key generated with this certificate"],
             ),
             |r| r.wrong_key = true,
         ),
@@ -324,7 +324,10 @@ fn table() -> Vec<Row> {
             fail(
                 "enrollment",
                 &["no enrollment group whose certificate is on the device's chain (CN=device-1)"],
-                &["dps-cli enrollment-group create"],
+                &[
+                    "enroll it individually",
+                    "enrollment create --registration-id device-1 --cert",
+                ],
             ),
             |r| {
                 r.pki.leaf = Leaf::SelfSigned;

@@ -146,7 +146,8 @@ fn an_expired_ca_on_the_path_is_named_with_its_date_and_the_fix() {
         &text,
         &[
             "[FAIL] validity",
-            "fix: re-create the CA",
+            // Not in a certGen folder: the steps in words.
+            "fix: renew the CA CN=Expired Intermediate with the tool that made it",
             "re-issue its devices",
         ],
     );
@@ -288,7 +289,12 @@ fn an_edge_ca_certificate_as_device_certificate_is_explained() {
         &text,
         &[
             "[FAIL] leaf-not-ca",
-            "dps-cli certs create-device-certificate-from-intermediate edge1;",
+            // The device certificate of the same name, from the intermediate that issued
+            // the edge CA, in its certGen folder.
+            &format!(
+                "`dps-cli certs create-device-certificate-from-intermediate edge1 --out {}`;",
+                certs.base().display()
+            ),
             "device identity certificate",
         ],
     );
@@ -467,8 +473,9 @@ fn a_regenerated_chain_names_the_stale_group_certificate() {
     assert_has(
         &text,
         &[&format!(
-            "fix: update the group with the new certificate: dps-cli enrollment-group update \
-             --group-id g1 --cert {}",
+            "fix: update the group with the new certificate: `dps-cli --emulator {} \
+             enrollment-group update --group-id g1 --cert {}`",
+            env.data_dir.display(),
             path(&certs.cert_path(INTERMEDIATE_PREFIX)).to_string_lossy()
         )],
     );

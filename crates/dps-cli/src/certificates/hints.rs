@@ -4,10 +4,11 @@
 
 use super::{ArmArgs, VerifyArgs};
 use crate::Hint;
+use crate::certgen_files::read_first;
 use crate::context::{GlobalArgs, shell_word};
 use crate::errors::{About, explain};
 use dps_certgen::{CertDir, INTERMEDIATE_PREFIX, ROOT_PREFIX, VERIFICATION_PREFIX};
-use dps_chain::{Cert, same_dn};
+use dps_chain::same_dn;
 use dps_protocol::Thumbprints;
 use dps_service_client::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -176,28 +177,14 @@ fn issued_code(message: &str) -> Option<String> {
 /// `OUT/certs/verification-code.cert.pem`.
 fn certgen_folder(cert: &Path) -> Option<PathBuf> {
     let file = cert.file_name()?.to_str()?;
-    if file != format!("{VERIFICATION_PREFIX}.cert.pem") {
-        return None;
-    }
-    let certs = cert.parent()?;
-    if certs.file_name()? != "certs" {
-        return None;
-    }
-    match certs.parent() {
-        Some(p) if !p.as_os_str().is_empty() => Some(p.to_path_buf()),
-        _ => Some(PathBuf::from(".")),
-    }
+    (file == format!("{VERIFICATION_PREFIX}.cert.pem"))
+        .then(|| crate::certgen_files::folder(cert))
+        .flatten()
 }
 
 /// The subject of the intermediate CA of the certGen folder `out`, when there is one.
 fn intermediate_subject(out: &Path) -> Option<String> {
     read_first(&CertDir::new(out).cert_path(INTERMEDIATE_PREFIX)).map(|c| c.subject().to_owned())
-}
-
-/// The first certificate of a file, if it can be read.
-fn read_first(path: &Path) -> Option<Cert> {
-    let ders = dps_certgen::read_certs(path).ok()?;
-    Cert::parse(ders.first()?).ok()
 }
 
 #[cfg(test)]

@@ -46,11 +46,10 @@ const NEARBY_BYTES: u64 = 256 * 1024;
 /// holds a missing one: they are never taken as sent by the device or as trusted.
 /// Unreadable files are skipped.
 pub(crate) fn nearby(cert: &Path) -> Vec<(PathBuf, Cert)> {
-    let dir = match cert.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    // Paths as the user spelled --cert's: `dev.pem` rather than `./dev.pem` for a file in the
+    // current folder, so that a fix names the very file given.
+    let parent = cert.parent().filter(|d| !d.as_os_str().is_empty());
+    let Ok(entries) = std::fs::read_dir(parent.unwrap_or(Path::new("."))) else {
         return Vec::new();
     };
     let mut files: Vec<PathBuf> = entries
@@ -59,7 +58,7 @@ pub(crate) fn nearby(cert: &Path) -> Vec<(PathBuf, Cert)> {
             e.metadata()
                 .is_ok_and(|m| m.is_file() && m.len() <= NEARBY_BYTES)
         })
-        .map(|e| e.path())
+        .map(|e| parent.map_or_else(|| PathBuf::from(e.file_name()), |d| d.join(e.file_name())))
         .filter(|p| {
             p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
                 ["pem", "cer", "crt", "der"].contains(&x.to_ascii_lowercase().as_str())

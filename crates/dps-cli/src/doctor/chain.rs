@@ -30,8 +30,8 @@ pub(super) fn order(out: &mut Out, chain: &[Cert]) {
     const WHY: &str = "the service builds the path in any order, but TLS 1.2 and some device TLS \
                        stacks need leaf first, each certificate followed by its issuer";
     let reorder = "order the chain file leaf first, each certificate followed by its issuer, a \
-                   root (if sent at all) last (certGen layout: certs/<name>-full-chain.cert.pem \
-                   is in that order)";
+                   root (if sent at all) last (certGen layout: certs/NAME-full-chain.cert.pem is \
+                   in that order)";
     let refused = "(the service refuses the device when its path uses this link: 401002)";
     let before = out.0.len();
     for (i, pair) in chain.windows(2).enumerate() {
@@ -103,8 +103,8 @@ pub(super) fn order(out: &mut Out, chain: &[Cert]) {
                     c.subject()
                 ),
                 Some(
-                    "issue intermediates as CA certificates (dps-cli certs \
-                     create-root-and-intermediate)"
+                    "issue intermediates as CA certificates (basicConstraints CA:TRUE, as certs \
+                     create-root-and-intermediate makes them)"
                         .into(),
                 ),
             );

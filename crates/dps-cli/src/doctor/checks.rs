@@ -11,6 +11,7 @@ use super::render::{FixContext, render};
 use super::validity::validity;
 use super::verdict::verdict;
 use super::{Check, Status};
+use crate::context::GlobalArgs;
 use dps_chain::{Cert, ChainError, presented_role};
 use rustls_pki_types::CertificateDer;
 use std::path::PathBuf;
@@ -87,21 +88,41 @@ pub(crate) struct Individual {
     pub(crate) enabled: bool,
 }
 
+/// A finding of the service lookup. Those whose fix names the device's CA and its file are
+/// rendered with the checks' context ([`super::fixes::note`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Note {
+    /// A finding as it is.
+    Done(Check),
+    /// `--group-id ID` names no enrollment group.
+    MissingGroup(String),
+    /// `--group-id ID` names a group of another attestation.
+    OtherAttestation { id: String, attestation: String },
+    /// A group references a CA certificate name the DPS does not have.
+    MissingReference { group_id: String, name: String },
+}
+
 /// Everything the checks look at.
 pub(crate) struct Inputs {
+    /// The global options, repeated by every command a fix prints.
+    pub(crate) global: GlobalArgs,
     pub(crate) cert_path: PathBuf,
     pub(crate) presented: Vec<CertificateDer<'static>>,
     pub(crate) key: Option<(PathBuf, Result<crate::credentials::Key, String>)>,
     pub(crate) registration_id: Option<String>,
     /// `None`: no group information at all.
     pub(crate) groups: Option<Vec<GroupCandidate>>,
+    /// `--group-id`.
+    pub(crate) group_id: Option<String>,
+    /// The ids of every enrollment group read from the service (of any attestation).
+    pub(crate) group_ids: Vec<String>,
     /// `None`: nothing is known about verified CAs.
     pub(crate) verified: Option<Vec<Known>>,
     /// CA certificates uploaded to the service but not verified.
     pub(crate) unverified: Vec<Known>,
     pub(crate) individual: Option<Individual>,
     /// Findings of the service lookup, reported before the enrollment checks.
-    pub(crate) notes: Vec<Check>,
+    pub(crate) notes: Vec<Note>,
     /// Certificate files doctor has seen (given, or beside --cert), to name the file that holds
     /// a certificate the device must add.
     pub(crate) files: Vec<(PathBuf, Cert)>,
@@ -121,11 +142,18 @@ impl Inputs {
     pub(super) fn fix_context<'a>(&'a self, presented: &'a [Cert]) -> FixContext<'a> {
         let leaf = presented.first();
         FixContext {
+            global: &self.global,
             cert_path: &self.cert_path,
             device_name: leaf.and_then(Cert::common_name),
+            registration_id: self.registration_id.as_deref(),
             files: &self.files,
             presented,
             groups: self.groups.as_deref().unwrap_or_default(),
+            group_id: self.group_id.as_deref(),
+            group_ids: &self.group_ids,
+            verified: self.verified.as_deref().unwrap_or_default(),
+            unverified: &self.unverified,
+            now: self.now,
         }
     }
 }
@@ -203,7 +231,8 @@ pub(crate) fn run(inp: &Inputs) -> Vec<Check> {
         validity(&mut out, c, presented_role(i), inp.now, &ctx);
     }
     order(&mut out, &chain);
-    out.0.extend(inp.notes.iter().cloned());
+    out.0
+        .extend(inp.notes.iter().map(|n| super::fixes::note(n, &ctx)));
 
     if let Some(ind) = &inp.individual {
         individual(&mut out, inp, ind, leaf, &ctx);

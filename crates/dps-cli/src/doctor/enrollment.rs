@@ -6,6 +6,7 @@
 
 use super::checks::{GroupCandidate, Individual, Inputs, Out};
 use super::render::FixContext;
+use crate::context::shell_word;
 use dps_chain::{
     Candidate, Cert, check_individual, decide, issuer_path, no_group, unverified_reference,
 };
@@ -105,8 +106,7 @@ pub(super) fn choose_group(
             placement(chain, position)
         ),
     );
-    if !g.enabled {
-        let id = g.group_id.as_deref().unwrap_or("<id>");
+    if let (false, Some(id)) = (g.enabled, g.group_id.as_deref()) {
         out.fail(
             "group-status",
             format!(
@@ -115,7 +115,11 @@ pub(super) fn choose_group(
                  does not take over)"
             ),
             format!(
-                "enable it: dps-cli enrollment-group update --group-id {id} --provisioning-status enabled"
+                "enable it: {}",
+                ctx.cmd(format_args!(
+                    "enrollment-group update --group-id {} --provisioning-status enabled",
+                    shell_word(id)
+                ))
             ),
         );
     } else if g.group_id.is_some() {
@@ -143,8 +147,12 @@ pub(super) fn individual(
                 ind.attestation
             ),
             format!(
-                "delete the individual enrollment (dps-cli enrollment delete --registration-id {id}) \
-                 to let a group match, or give the device that attestation"
+                "delete the individual enrollment to let a group match: {}; or give the device \
+                 that attestation",
+                ctx.cmd(format_args!(
+                    "enrollment delete --registration-id {}",
+                    shell_word(id)
+                ))
             ),
         );
         return;
@@ -177,7 +185,11 @@ pub(super) fn individual(
             "enrollment-status",
             format!("the individual enrollment {id:?} is disabled: the device would get status \"disabled\""),
             format!(
-                "enable it: dps-cli enrollment update --registration-id {id} --provisioning-status enabled"
+                "enable it: {}",
+                ctx.cmd(format_args!(
+                    "enrollment update --registration-id {} --provisioning-status enabled",
+                    shell_word(id)
+                ))
             ),
         );
     }

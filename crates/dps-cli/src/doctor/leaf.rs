@@ -16,9 +16,10 @@ pub(super) fn identity(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContex
                 "the device certificate {} has no common name; DPS uses the CN as the registration id",
                 leaf.subject()
             ),
-            "issue a certificate whose CN is the registration id: dps-cli certs \
-             create-device-certificate-from-intermediate <registration-id>"
-                .into(),
+            format!(
+                "issue a certificate whose CN is the registration id: {}",
+                ctx.reissue_device()
+            ),
         );
         return;
     };
@@ -27,9 +28,8 @@ pub(super) fn identity(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContex
             "common-name",
             format!("{e} (400004/401002 at registration)"),
             format!(
-                "re-issue the device certificate with a valid CN, e.g. dps-cli certs \
-                 create-device-certificate-from-intermediate {}",
-                sanitize(cn)
+                "re-issue the device certificate with a valid CN, e.g. {}",
+                ctx.reissue(&sanitize(cn))
             ),
         ),
         Ok(w) if !w.is_empty() => out.warn(
@@ -98,7 +98,11 @@ pub(super) fn usage(out: &mut Out, inp: &Inputs, leaf: &Cert, ctx: &FixContext<'
             "the device certificate is a CA certificate (basicConstraints CA:TRUE); its \
              individual enrollment accepts it, but no enrollment group would"
                 .into(),
-            Some("issue device certificates without CA:TRUE (dps-cli certs create-device-certificate)".into()),
+            Some(
+                "issue device certificates without CA:TRUE (end-entity certificates, as certs \
+                 create-device-certificate makes them)"
+                    .into(),
+            ),
         ),
         Err(e) => out.refusal(&e, ctx),
     }

@@ -11,6 +11,7 @@ pub(crate) mod cert;
 mod chain;
 mod checks;
 mod enrollment;
+mod fixes;
 mod leaf;
 mod render;
 mod service;
@@ -195,6 +196,7 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
     let mut individual = None;
     let mut unverified = Vec::new();
     let mut notes = Vec::new();
+    let mut group_ids = Vec::new();
     if let Some(svc) = service(global)? {
         let fetched = crate::runtime()?
             .block_on(service::fetch(
@@ -219,21 +221,30 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
         unverified = fetched.unverified;
         individual = fetched.individual;
         notes = fetched.notes;
+        group_ids = fetched.group_ids;
     }
 
-    Ok(checks::run(&Inputs {
+    let mut checks = checks::run(&Inputs {
+        global: global.clone(),
         cert_path: args.cert.clone(),
         presented,
         key,
         registration_id: args.registration_id.clone(),
         groups,
+        group_id: args.group_id.clone(),
+        group_ids,
         verified,
         unverified,
         individual,
         notes,
         files,
         now: time::OffsetDateTime::now_utc(),
-    }))
+    });
+    // A fix that reads $DPS_CONNECTION_STRING says how to set it.
+    for c in &mut checks {
+        c.fix = c.fix.take().map(|f| global.hint(f));
+    }
+    Ok(checks)
 }
 
 /// Records that `file` holds `cert`, once.

@@ -2,24 +2,44 @@
 //! message as the detail, and the `dps-cli` command (or file) that fixes it. The advice lives
 //! here, in the CLI; `dps_chain` only states the facts.
 
-use super::checks::{GroupCandidate, GroupCert};
+use super::checks::{GroupCandidate, GroupCert, Known};
+use super::fixes::Wheres;
 use super::leaf::sanitize;
 use super::{Check, Status};
+use crate::certgen_files::{self, path_word};
+use crate::context::{GlobalArgs, shell_word};
 use dps_chain::{Cert, ChainError, Role};
 use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
 
-/// What a fix may refer to.
+/// What a fix may refer to: every value doctor knows that a printed command needs, so the
+/// command runs as printed (see `fixes.rs` for the commands).
 pub(crate) struct FixContext<'a> {
+    /// The global options, repeated by each command (`--emulator DIR`, ...).
+    pub(crate) global: &'a GlobalArgs,
     /// The --cert file, to name the certGen full-chain file beside it.
     pub(crate) cert_path: &'a Path,
     /// The device certificate's CN.
     pub(crate) device_name: Option<&'a str>,
-    /// Certificate files doctor has seen, to name the one that holds a missing certificate.
+    /// `--registration-id`.
+    pub(crate) registration_id: Option<&'a str>,
+    /// Certificate files doctor has seen (given, or beside --cert), to name the one that holds
+    /// a certificate.
     pub(crate) files: &'a [(PathBuf, Cert)],
     /// What the device sends, leaf first.
     pub(crate) presented: &'a [Cert],
     /// The enrollment groups' certificates doctor knows, to name the group a fix updates.
     pub(crate) groups: &'a [GroupCandidate],
+    /// `--group-id`.
+    pub(crate) group_id: Option<&'a str>,
+    /// The ids of every enrollment group read from the service.
+    pub(crate) group_ids: &'a [String],
+    /// The verified CA certificates doctor knows (with their DPS names when read there).
+    pub(crate) verified: &'a [Known],
+    /// The CA certificates uploaded to the DPS but not verified, with their names.
+    pub(crate) unverified: &'a [Known],
+    /// The time of the checks.
+    pub(crate) now: OffsetDateTime,
 }
 
 /// The check a refusal belongs to. Stable names, documented in JSON.md.
@@ -53,15 +73,7 @@ pub(crate) fn render(e: &ChainError, ctx: &FixContext<'_>) -> Check {
     }
 }
 
-const PROVE_ROOT: &str = "dps-cli certificate prove --name <name> --cert <root.pem> --key \
-                          <root.key.pem> (certGen layout: certs/azure-iot-test-only.root.ca.cert.pem \
-                          and private/azure-iot-test-only.root.ca.key.pem)";
-const CREATE_GROUP: &str = "dps-cli enrollment-group create --group-id <id> --cert <ca.pem>";
-
 fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
-    let name = ctx
-        .device_name
-        .map_or_else(|| "<registration-id>".to_owned(), sanitize);
     match e {
         ChainError::NoCertificate => format!(
             "pass the device certificate (PEM or DER) with --cert ({} holds none)",
@@ -79,48 +91,78 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             common_name: Some(cn),
         } => format!(
             "register as {cn:?} (dps-cli device register uses the CN when --registration-id is \
-             omitted), or issue a certificate with CN {registration_id:?}: dps-cli certs \
-             create-device-certificate-from-intermediate {}",
-            sanitize(registration_id)
+             omitted), or issue a certificate with CN {registration_id:?}: {}",
+            ctx.reissue(&sanitize(registration_id))
         ),
         ChainError::CommonNameMismatch {
             registration_id, ..
         } => format!(
-            "issue a certificate whose CN is the registration id: dps-cli certs \
-             create-device-certificate-from-intermediate {}",
-            sanitize(registration_id)
+            "issue a certificate whose CN is the registration id: {}",
+            ctx.reissue(&sanitize(registration_id))
         ),
-        ChainError::NotYetValid { role, .. } => format!(
+        ChainError::NotYetValid { role, subject, .. } => format!(
             "wait until then, or check the clock of the machine that issued it; or {}",
-            renew(*role, ctx)
+            renew(*role, role_cert(*role, subject, ctx), subject, ctx)
         ),
-        ChainError::Expired { role, .. } => renew(*role, ctx),
+        ChainError::Expired { role, subject, .. } => {
+            renew(*role, role_cert(*role, subject, ctx), subject, ctx)
+        }
         ChainError::LeafIsCa { .. } => {
             // certGen names an IoT Edge device CA NAME.ca; the device's own name is NAME.
-            let device = name.strip_suffix(".ca").unwrap_or(&name);
+            let name = ctx.device_name.map(sanitize);
+            let device = name.as_deref().map(|n| n.strip_suffix(".ca").unwrap_or(n));
             format!(
-                "register with a device (end-entity) certificate, e.g. dps-cli certs \
-                 create-device-certificate-from-intermediate {device}; for IoT Edge, that is the \
-                 device identity certificate: the edge CA certificate (certs \
+                "register with a device (end-entity) certificate, e.g. {}; for IoT Edge, that is \
+                 the device identity certificate: the edge CA certificate (certs \
                  create-edge-device-certificate) only signs the certificates of the Edge runtime \
-                 and its modules"
+                 and its modules",
+                device.map_or_else(|| ctx.reissue_device(), |d| ctx.reissue(d))
             )
         }
         ChainError::LeafNotClientAuth { .. } => format!(
-            "re-issue it with extendedKeyUsage clientAuth: dps-cli certs \
-             create-device-certificate-from-intermediate {name}"
+            "re-issue it with extendedKeyUsage clientAuth: {}",
+            ctx.reissue_device()
         ),
-        ChainError::KeyMismatch { .. } => format!(
-            "pass the key generated with this certificate (certGen layout: private/{name}.key.pem); \
-             with another key the TLS handshake fails"
-        ),
+        ChainError::KeyMismatch { .. } => {
+            let found = ctx
+                .presented
+                .first()
+                .and_then(|leaf| certgen_files::key(ctx.file_of(leaf)?, leaf));
+            match found {
+                Some(key) => format!(
+                    "pass the key generated with this certificate: --key {} (beside it in the \
+                     certGen layout); with another key the TLS handshake fails",
+                    path_word(&key)
+                ),
+                None => "pass the key generated with this certificate (certGen layout: \
+                         private/NAME.key.pem for certs/NAME.cert.pem); with another key the TLS \
+                         handshake fails"
+                    .into(),
+            }
+        }
         ChainError::NotEnrolledCertificate {
             registration_id, ..
-        } => format!(
-            "update the enrollment with this certificate (dps-cli enrollment update \
-             --registration-id {registration_id} --cert <device.pem>), or delete it to let \
-             a group match"
-        ),
+        } => {
+            let mut w = Wheres::default();
+            let cert = w.or(
+                ctx.presented
+                    .first()
+                    .and_then(|l| ctx.file_of(l))
+                    .map(path_word),
+                "DEVICE_CERT",
+                "the device certificate's file (PEM)".into(),
+            );
+            let id = shell_word(registration_id);
+            format!(
+                "update the enrollment with this certificate: {}{}; or delete it to let a group \
+                 match: {}",
+                ctx.cmd(format_args!(
+                    "enrollment update --registration-id {id} --cert {cert}"
+                )),
+                w.said(),
+                ctx.cmd(format_args!("enrollment delete --registration-id {id}"))
+            )
+        }
         ChainError::NoEnrollmentGroup {
             unsent_issuer: Some(issuer),
             ..
@@ -128,16 +170,43 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             let top = ctx.presented.iter().find(|c| c.issuer() == issuer);
             format!(
                 "{}; if no enrollment group is on that CA either, enroll a CA of the device's \
-                 chain: {CREATE_GROUP}",
-                send_missing(issuer, top, ctx)
+                 chain: {}",
+                send_missing(issuer, top, ctx),
+                ctx.create_group()
+            )
+        }
+        ChainError::NoEnrollmentGroup {
+            registration_id,
+            sent,
+            ..
+        } if sent.len() == 1 && ctx.presented.first().is_some_and(Cert::self_issued) => {
+            // A self-signed device certificate is on no CA's chain: only an individual
+            // enrollment holds it.
+            let mut w = Wheres::default();
+            let cert = w.or(
+                ctx.presented
+                    .first()
+                    .and_then(|l| ctx.file_of(l))
+                    .map(path_word),
+                "DEVICE_CERT",
+                "the device certificate's file (PEM)".into(),
+            );
+            format!(
+                "a self-signed device certificate joins no enrollment group: enroll it \
+                 individually, {}{}; or issue the device from an enrolled CA",
+                ctx.cmd(format_args!(
+                    "enrollment create --registration-id {} --cert {cert}",
+                    shell_word(registration_id)
+                )),
+                w.said()
             )
         }
         ChainError::NoEnrollmentGroup { sent, .. } => format!(
-            "enroll a CA of the device's chain ({}): {CREATE_GROUP}; or issue the device from an \
-             enrolled CA",
+            "enroll a CA of the device's chain ({}): {}; or issue the device from an enrolled CA",
             sent.get(1..)
                 .filter(|s| !s.is_empty())
-                .map_or_else(|| "the CA that issued it".to_owned(), |s| s.join(", "))
+                .map_or_else(|| "the CA that issued it".to_owned(), |s| s.join(", ")),
+            ctx.create_group()
         ),
         ChainError::StaleGroupCertificate {
             subject,
@@ -149,63 +218,126 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
                 .iter()
                 .find(|g| same_subject(&g.cert, subject))
                 .and_then(|g| g.group_id.as_deref())
-                .unwrap_or("<id>");
+                .or(ctx.group_id);
+            let mut w = Wheres::default();
+            let group = w.or(
+                group.map(shell_word),
+                "GROUP_ID",
+                "the id of the enrollment group that holds the old certificate (enrollment-group \
+                 list shows them)"
+                    .into(),
+            );
+            let cert = w.or(
+                ctx.file_of_sha256(presented_sha256).map(path_word),
+                "CA_CERT",
+                format!("the file of the new certificate {subject} (SHA-256 {presented_sha256})"),
+            );
             format!(
-                "update the group with the new certificate: dps-cli enrollment-group update \
-                 --group-id {group} --cert {}; or, if the old CA is still the right one, issue \
-                 the device from it",
-                holder(presented_sha256, ctx)
+                "update the group with the new certificate: {}{}; or, if the old CA is still the \
+                 right one, issue the device from it",
+                ctx.cmd(format_args!(
+                    "enrollment-group update --group-id {group} --cert {cert}"
+                )),
+                w.said()
             )
         }
         ChainError::VerifiedCaReplaced {
-            presented_sha256, ..
+            subject,
+            presented_sha256,
+            ..
         } => format!(
-            "verify the new CA certificate: dps-cli certificate prove --name <name> --cert {} \
-             --key <its key>",
-            holder(presented_sha256, ctx)
+            "verify the new CA certificate: {}",
+            ctx.prove(
+                ctx.cert_of_sha256(presented_sha256),
+                None,
+                &format!("the new {subject} (SHA-256 {presented_sha256})")
+            )
         ),
         ChainError::NotSignedBy { subject, issuer } => format!(
             "send the CA certificate that actually issued {subject}, or re-issue {subject} from \
              the current {issuer}"
         ),
-        ChainError::IssuerNotCa { subject, .. } => format!(
-            "issue intermediates as CA certificates (dps-cli certs create-root-and-intermediate) \
-             and re-issue {subject} from one"
+        ChainError::IssuerNotCa { subject, issuer } => format!(
+            "re-issue {issuer} as a CA certificate (basicConstraints CA:TRUE, as certs \
+             create-root-and-intermediate makes them) and re-issue {subject} from it"
         ),
         ChainError::MissingIntermediate { last, missing, .. } => {
             let last = ctx.presented.iter().find(|c| c.subject() == last);
+            let ca = last.and_then(|l| ctx.issuer_of(l));
             format!(
-                "{}; or verify {missing} itself by proof of possession (dps-cli certificate prove \
-                 --name <name> --cert <its .pem> --key <its key>)",
-                send_missing(missing, last, ctx)
+                "{}; or verify {missing} itself by proof of possession: {}",
+                send_missing(missing, last, ctx),
+                ctx.prove(ca, None, missing)
             )
         }
         ChainError::NotVerified {
             unverified_upload: Some(upload),
             ..
-        } => format!(
-            "complete proof of possession for the uploaded CA certificate {upload:?}: dps-cli \
-             certificate prove --name {upload} --cert <its .pem> --key <its key>"
-        ),
-        ChainError::NotVerified { group, top, .. } => format!(
-            "upload and verify the root CA of the chain (the chain ends at {top}) or the group's \
-             certificate {group}: {PROVE_ROOT}"
-        ),
-        ChainError::UnverifiedReference { name, .. } => format!(
-            "complete proof of possession: dps-cli certificate prove --name {name} --cert \
-             <its .pem> --key <its key>"
-        ),
-        ChainError::VerifiedCaExpired { subject, .. } => format!(
-            "renew the CA {subject} (dps-cli certs create-root-and-intermediate --force), verify \
-             the new certificate ({PROVE_ROOT}), enroll it and re-issue its devices"
-        ),
+        } => {
+            let ca = ctx
+                .unverified
+                .iter()
+                .find(|k| k.name.as_deref() == Some(upload.as_str()))
+                .map(|k| &k.cert);
+            format!(
+                "complete proof of possession for the uploaded CA certificate {upload:?}: {}",
+                ctx.prove(ca, Some(upload), &format!("the CA certificate {upload:?}"))
+            )
+        }
+        ChainError::NotVerified { group, top, .. } => {
+            let top_cert = ctx.presented.iter().rev().find(|c| c.subject() == top);
+            let root = top_cert.and_then(|t| {
+                if t.self_issued() {
+                    Some(t)
+                } else {
+                    ctx.issuer_of(t)
+                }
+            });
+            let what = root.map_or_else(
+                || format!("the root CA of the chain (the issuer of {top})"),
+                |r| r.subject().to_owned(),
+            );
+            let ends = if root.is_some_and(|r| r.subject() == top) {
+                String::new()
+            } else {
+                format!(" (the chain ends at {top})")
+            };
+            format!(
+                "upload and verify the root CA of the chain, {what}{ends}, or the group's \
+                 certificate {group}: {}",
+                ctx.prove(root, None, &what)
+            )
+        }
+        ChainError::UnverifiedReference { name, subject, .. } => {
+            let ca = ctx
+                .groups
+                .iter()
+                .find_map(|g| match (&g.reference, &g.cert) {
+                    (Some(r), GroupCert::Known(c)) if r.name == *name => Some(c.as_ref()),
+                    _ => None,
+                });
+            format!(
+                "complete proof of possession: {}",
+                ctx.prove(ca, Some(name), subject)
+            )
+        }
+        ChainError::VerifiedCaExpired { subject, .. } => {
+            let ca = ctx
+                .verified
+                .iter()
+                .map(|k| &k.cert)
+                .find(|c| c.subject() == subject && c.not_after() < ctx.now);
+            ctx.renew_ca(ca, subject)
+        }
         ChainError::GroupNotOnPath { group, verified } => format!(
             "send the group's certificate {group} in the device's chain (between the device \
              certificate and {verified}), or enroll the group on a CA the chain passes through"
         ),
-        _ => "check the chain's signature algorithms, key sizes, CA flags and path length \
-              constraints (dps-cli certs inspect)"
-            .into(),
+        _ => format!(
+            "check the chain's signature algorithms, key sizes, CA flags and path length \
+             constraints: `dps-cli certs inspect {}`",
+            path_word(ctx.cert_path)
+        ),
     }
 }
 
@@ -214,62 +346,55 @@ fn same_subject(cert: &GroupCert, subject: &str) -> bool {
     dps_chain::same_dn(cert.subject(), subject)
 }
 
-/// The file doctor has seen that holds the certificate with this SHA-256 thumbprint, preferring
-/// one that holds nothing else; `<its .pem>` when none does.
-fn holder(sha256: &str, ctx: &FixContext<'_>) -> String {
-    let in_file = |p: &PathBuf| ctx.files.iter().filter(|(q, _)| q == p).count();
-    ctx.files
-        .iter()
-        .filter(|(_, c)| c.thumbprints().sha256.eq_ignore_ascii_case(sha256))
-        .min_by_key(|(p, _)| in_file(p))
-        .map_or_else(|| "<its .pem>".to_owned(), |(p, _)| p.display().to_string())
+/// The certificate of `role` with `subject`: the one the device sent at that place, the
+/// group's, or a verified CA.
+fn role_cert<'a>(role: Role, subject: &str, ctx: &FixContext<'a>) -> Option<&'a Cert> {
+    match role {
+        Role::Device => ctx.presented.first(),
+        Role::Intermediate(i) => ctx.presented.get(i),
+        Role::GroupCertificate => ctx.groups.iter().find_map(|g| match &g.cert {
+            GroupCert::Known(c) if c.subject() == subject => Some(c.as_ref()),
+            _ => None,
+        }),
+        _ => ctx
+            .verified
+            .iter()
+            .map(|k| &k.cert)
+            .find(|c| c.subject() == subject),
+    }
 }
 
-/// How to replace a certificate of `role` that is not (or no longer) valid.
-pub(crate) fn renew(role: Role, ctx: &FixContext<'_>) -> String {
+/// How to replace the certificate `cert` (`subject`) of `role` that is not (or soon no
+/// longer) valid.
+pub(crate) fn renew(
+    role: Role,
+    cert: Option<&Cert>,
+    subject: &str,
+    ctx: &FixContext<'_>,
+) -> String {
     match role {
-        Role::Device => format!(
-            "re-issue it: dps-cli certs create-device-certificate-from-intermediate {}",
-            ctx.device_name
-                .map_or_else(|| "<registration-id>".to_owned(), sanitize)
-        ),
-        _ => "re-create the CA (dps-cli certs create-root-and-intermediate --force), verify and \
-              enroll it again, and re-issue its devices"
-            .into(),
+        Role::Device => format!("re-issue it: {}", ctx.reissue_device()),
+        _ => ctx.renew_ca(cert, subject),
     }
 }
 
 /// "send {missing} with the device certificate ...": the certGen full-chain file beside
 /// --cert, or the file that holds `missing` (the issuer of `below`, when known).
 pub(crate) fn send_missing(missing: &str, below: Option<&Cert>, ctx: &FixContext<'_>) -> String {
-    let name = ctx.device_name.unwrap_or("<name>");
-    let sibling = ctx
-        .cert_path
-        .with_file_name(format!("{name}-full-chain.cert.pem"));
-    let full = if sibling.is_file() && sibling != ctx.cert_path {
-        sibling.display().to_string()
-    } else {
-        format!("certs/{name}-full-chain.cert.pem")
+    let how = match (
+        ctx.full_chain(missing, below),
+        ctx.file_holding(missing, below),
+    ) {
+        (Some(full), Some(file)) if full != file => format!(
+            "use {} (certGen layout), or add --chain {}",
+            path_word(full),
+            path_word(file)
+        ),
+        (Some(full), _) => format!("use {} (certGen layout)", path_word(full)),
+        (None, Some(file)) => format!("add --chain {}", path_word(file)),
+        (None, None) => "add its certificate file with --chain".to_owned(),
     };
-    // The file that holds the missing certificate, preferring one that holds nothing else.
-    let in_file = |p: &PathBuf| ctx.files.iter().filter(|(q, _)| q == p).count();
-    let holds = |c: &Cert| match below {
-        Some(b) => b.issued_by(c),
-        None => c.is_ca() && c.subject() == missing,
-    };
-    let holder = ctx
-        .files
-        .iter()
-        .filter(|(_, c)| holds(c))
-        .min_by_key(|(p, _)| in_file(p))
-        .map_or_else(
-            || "<its certificate.pem>".to_owned(),
-            |(p, _)| p.display().to_string(),
-        );
-    format!(
-        "send {missing} with the device certificate, leaf first: use {full} (certGen layout), or \
-         add --chain {holder}"
-    )
+    format!("send {missing} with the device certificate, leaf first: {how}")
 }
 
 #[cfg(test)]

@@ -46,19 +46,43 @@ impl Pki {
     }
 }
 
+/// A context without a service: no group ids, no DPS names, the default global options.
+fn context<'a>(
+    global: &'a GlobalArgs,
+    cert_path: &'a Path,
+    files: &'a [(PathBuf, Cert)],
+    presented: &'a [Cert],
+    groups: &'a [GroupCandidate],
+) -> FixContext<'a> {
+    FixContext {
+        global,
+        cert_path,
+        device_name: Some("dev-1"),
+        registration_id: None,
+        files,
+        presented,
+        groups,
+        group_id: None,
+        group_ids: &[],
+        verified: &[],
+        unverified: &[],
+        now: now(),
+    }
+}
+
+/// Renders `e` with the leaf sent alone and the intermediate's file known (and `more` files).
+fn finding_with(p: &Pki, e: &ChainError, more: &[(PathBuf, Cert)]) -> Check {
+    let cert_path = p.cert_path();
+    let mut files = vec![(p.intermediate_file.clone(), p.intermediate.clone())];
+    files.extend(more.iter().cloned());
+    let presented = vec![p.leaf.clone()];
+    let global = GlobalArgs::default();
+    render(e, &context(&global, &cert_path, &files, &presented, &[]))
+}
+
 /// Renders `e` with the leaf sent alone and the intermediate's file known.
 fn finding(p: &Pki, e: &ChainError) -> Check {
-    let cert_path = p.cert_path();
-    let files = vec![(p.intermediate_file.clone(), p.intermediate.clone())];
-    let presented = vec![p.leaf.clone()];
-    let ctx = FixContext {
-        cert_path: &cert_path,
-        device_name: Some("dev-1"),
-        files: &files,
-        presented: &presented,
-        groups: &[],
-    };
-    render(e, &ctx)
+    finding_with(p, e, &[])
 }
 
 /// Asserts the check name, a failure, the detail being the error's message, and every needle
@@ -92,20 +116,26 @@ fn missing_intermediate_names_the_certificate_and_its_file() {
         &e,
         "chain",
         &[
-            "send CN=Intermediate with the device certificate, leaf first",
-            "certs/dev-1-full-chain.cert.pem (certGen layout)",
-            &format!("add --chain {file}"),
-            "dps-cli certificate prove",
+            &format!(
+                "send CN=Intermediate with the device certificate, leaf first: add --chain {file}; "
+            ),
+            &format!(
+                "or verify CN=Intermediate itself by proof of possession: `dps-cli certificate prove --name intermediate --cert {file} --key CA_KEY`, where CA_KEY is its private key file"
+            ),
         ],
     );
-    // With the certGen full chain beside --cert, that file is named.
+    // With the certGen full chain beside --cert (holding the intermediate), that file is named.
     let full = p.dir.path().join("dev-1-full-chain.cert.pem");
-    std::fs::write(&full, "").expect("write");
-    let c = finding(&p, &e);
+    let more = [
+        (full.clone(), p.leaf.clone()),
+        (full.clone(), p.intermediate.clone()),
+    ];
+    let c = finding_with(&p, &e, &more);
     assert!(
-        c.fix
-            .as_deref()
-            .is_some_and(|f| f.contains(&format!("use {} (certGen layout)", full.display()))),
+        c.fix.as_deref().is_some_and(|f| f.contains(&format!(
+            "use {} (certGen layout), or add --chain {file}",
+            full.display()
+        ))),
         "{c:?}"
     );
 }
@@ -131,13 +161,16 @@ fn not_verified_names_the_proof_of_possession() {
         verified_exist: true,
         unverified_upload: None,
     };
+    // The root is nowhere: its file and key are placeholders, said in words.
     assert_finding(
         &p,
         &none,
         "verified-ca",
         &[
-            "the chain ends at CN=Root",
-            "dps-cli certificate prove --name <name>",
+            "(the chain ends at CN=Root)",
+            "`dps-cli certificate prove --name ca --cert CA_CERT --key CA_KEY`, where CA_CERT is \
+             the certificate file of the root CA of the chain (the issuer of CN=Root) and CA_KEY \
+             is the CA's private key file",
         ],
     );
     let reference = ChainError::UnverifiedReference {
@@ -149,7 +182,7 @@ fn not_verified_names_the_proof_of_possession() {
         &p,
         &reference,
         "verified-ca",
-        &["dps-cli certificate prove --name root"],
+        &["`dps-cli certificate prove --name root --cert CA_CERT --key CA_KEY`, where"],
     );
     let expired = ChainError::VerifiedCaExpired {
         subject: "CN=Root".into(),
@@ -159,7 +192,10 @@ fn not_verified_names_the_proof_of_possession() {
         &p,
         &expired,
         "verified-ca",
-        &["renew the CA CN=Root", "dps-cli certificate prove"],
+        &[
+            "renew the CA CN=Root with the tool that made it",
+            "(certificate prove)",
+        ],
     );
 }
 
@@ -244,7 +280,8 @@ fn device_certificate_refusals() {
                 now: t,
             },
             "validity",
-            "re-issue it: dps-cli certs create-device-certificate-from-intermediate dev-1",
+            "re-issue it: `dps-cli certs create-device-certificate-from-intermediate dev-1 --out \
+             CERTGEN_DIR`, where CERTGEN_DIR is the certGen folder",
         ),
         (
             ChainError::Expired {
@@ -254,7 +291,7 @@ fn device_certificate_refusals() {
                 now: t,
             },
             "validity",
-            "re-create the CA",
+            "renew the CA CN=Intermediate with the tool that made it",
         ),
         (
             ChainError::NotYetValid {
@@ -285,7 +322,7 @@ fn device_certificate_refusals() {
                 subject: "CN=dev-1".into(),
             },
             "key",
-            "private/dev-1.key.pem",
+            "private/NAME.key.pem for certs/NAME.cert.pem",
         ),
         (ChainError::NoCertificate, "leaf", "--cert"),
     ] {
@@ -331,7 +368,7 @@ fn chain_link_refusals() {
             issuer: "CN=other".into(),
         },
         "chain",
-        &["issue intermediates as CA certificates"],
+        &["re-issue CN=other as a CA certificate (basicConstraints CA:TRUE"],
     );
     assert_finding(
         &p,
@@ -397,13 +434,8 @@ fn a_stale_group_certificate_names_the_group_and_the_new_file() {
     let cert_path = new.cert_path();
     let files = vec![(new.intermediate_file.clone(), new.intermediate.clone())];
     let groups = [group];
-    let ctx = FixContext {
-        cert_path: &cert_path,
-        device_name: Some("dev-1"),
-        files: &files,
-        presented: &presented,
-        groups: &groups,
-    };
+    let global = GlobalArgs::default();
+    let ctx = context(&global, &cert_path, &files, &presented, &groups);
     let c = render(&e, &ctx);
     assert_eq!((c.check.as_str(), c.status), ("enrollment", Status::Fail));
     assert!(c.detail.contains("same subject, different key"), "{c:?}");

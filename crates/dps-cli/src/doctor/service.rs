@@ -1,7 +1,7 @@
 //! What the doctor reads from a DPS (or the emulator): the enrollment group(s), an individual
 //! enrollment for the device, and the CA certificates with their verification state.
 
-use super::checks::{GroupCandidate, GroupCert, Individual, Known, Reference};
+use super::checks::{GroupCandidate, GroupCert, Individual, Known, Note, Reference};
 use super::{Check, Status};
 use anyhow::Context;
 use dps_chain::Cert;
@@ -35,16 +35,18 @@ pub(crate) struct Fetched {
     pub(crate) verified: Option<Vec<Known>>,
     pub(crate) unverified: Vec<Known>,
     pub(crate) individual: Option<Individual>,
-    pub(crate) notes: Vec<Check>,
+    pub(crate) notes: Vec<Note>,
+    /// The ids of the groups read (of any attestation).
+    pub(crate) group_ids: Vec<String>,
 }
 
-fn note(check: &str, status: Status, detail: String, fix: Option<String>) -> Check {
-    Check {
+fn note(check: &str, status: Status, detail: String, fix: Option<String>) -> Note {
+    Note::Done(Check {
         check: check.to_owned(),
         status,
         detail,
         fix,
-    }
+    })
 }
 
 /// Which enrollment groups to read.
@@ -153,15 +155,7 @@ pub(crate) async fn fetch(
         Groups::One(id) => match client.get_enrollment_group(id, None).await {
             Ok(g) => vec![g],
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                out.notes.push(note(
-                    "group",
-                    Status::Fail,
-                    format!("there is no enrollment group {id:?}"),
-                    Some(format!(
-                        "create it on the CA that issued the device: dps-cli enrollment-group create \
-                         --group-id {id} --cert <ca.pem>"
-                    )),
-                ));
+                out.notes.push(Note::MissingGroup(id.to_owned()));
                 Vec::new()
             }
             Err(e) => {
@@ -175,21 +169,13 @@ pub(crate) async fn fetch(
             .context("listing the enrollment groups")?,
     };
     for g in &groups {
+        out.group_ids.push(g.enrollment_group_id.clone());
         if g.attestation.attestation_type != AttestationType::X509 {
             if group_id.is_some() {
-                out.notes.push(note(
-                    "group-attestation",
-                    Status::Fail,
-                    format!(
-                        "the enrollment group {:?} uses {} attestation: X.509 devices cannot join it",
-                        g.enrollment_group_id, g.attestation.attestation_type
-                    ),
-                    Some(
-                        "create an X.509 enrollment group: dps-cli enrollment-group create \
-                         --group-id <id> --cert <ca.pem>"
-                            .into(),
-                    ),
-                ));
+                out.notes.push(Note::OtherAttestation {
+                    id: g.enrollment_group_id.clone(),
+                    attestation: g.attestation.attestation_type.to_string(),
+                });
             }
             continue;
         }
@@ -273,7 +259,10 @@ fn candidates(
     if let Some(refs) = &x509.ca_references {
         for (slot, name) in [("primary", &refs.primary), ("secondary", &refs.secondary)] {
             let Some(name) = name else { continue };
-            match ca_list.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
+            match ca_list
+                .iter()
+                .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            {
                 // An unverified reference is still the group's certificate: the service
                 // chooses the group by it and refuses the device while it is not verified.
                 Some((n, verified, cert)) => out.groups.push(candidate(
@@ -291,20 +280,14 @@ fn candidates(
                         "the enrollment group {id:?} refers to the CA certificate {name:?}, which \
                          cannot be read here"
                     ),
-                    Some("pass it with --group-cert instead of --group-id to check the chain".into()),
-                )),
-                None => out.notes.push(note(
-                    "ca-reference",
-                    Status::Fail,
-                    format!(
-                        "the enrollment group {id:?} refers to the CA certificate {name:?}, which does \
-                         not exist"
+                    Some(
+                        "pass it with --group-cert instead of --group-id to check the chain".into(),
                     ),
-                    Some(format!(
-                        "upload and verify it: dps-cli certificate prove --name {name} --cert \
-                         <ca.pem> --key <ca.key.pem>"
-                    )),
                 )),
+                None => out.notes.push(Note::MissingReference {
+                    group_id: id.clone(),
+                    name: name.clone(),
+                }),
             }
         }
     }

@@ -34,7 +34,10 @@ pub(super) fn validity(
                 c.subject(),
                 rfc3339(c.not_after())
             ),
-            Some(format!("renew it before then: {}", renew(role, ctx))),
+            Some(format!(
+                "renew it before then: {}",
+                renew(role, Some(c), c.subject(), ctx)
+            )),
         );
     } else {
         out.ok(
