@@ -190,7 +190,7 @@ pub(crate) async fn fetch(
                 None,
             ));
         }
-        candidates(g, &pool, &ca_list, &mut out);
+        candidates(g, &pool, &ca_list, group_id.is_some(), &mut out);
     }
     Ok(out)
 }
@@ -230,10 +230,13 @@ fn individual(e: &IndividualEnrollment) -> Individual {
 
 /// The certificates of one X.509 group: signing certificates (resolved to the certificate
 /// itself when it is known by thumbprint) and CA references (resolved through the CA list).
+/// A reference that names no CA certificate matches no device: it is a finding only for the
+/// group the user `asked` about (`--group-id`), never when every group is scanned.
 fn candidates(
     g: &EnrollmentGroup,
     pool: &[Cert],
     ca_list: &[(String, bool, Cert)],
+    asked: bool,
     out: &mut Fetched,
 ) {
     let id = &g.enrollment_group_id;
@@ -273,6 +276,7 @@ fn candidates(
                         verified: *verified,
                     }),
                 )),
+                None if !asked => {}
                 None if ca_list.is_empty() => out.notes.push(note(
                     "ca-reference",
                     Status::Warn,
