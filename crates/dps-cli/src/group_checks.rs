@@ -104,18 +104,44 @@ fn warnings(
     }
     if let Some(list) = &list {
         for name in &attestation.references {
+            let prove = global.hint_command(format_args!(
+                "certificate prove --name {} --cert CA_CERT --key CA_KEY",
+                shell_word(name)
+            ));
+            let placeholders = "where CA_CERT is the CA certificate's file and CA_KEY its \
+                                private key";
             match list.iter().find(|(n, _, _)| n == name) {
-                Some((_, _, true)) => {}
-                Some((_, _, false)) => out.push(format!(
-                    "warning: the CA certificate {name:?} the group references is not verified: \
-                     every device of the group is refused until it is. Prove possession of it \
-                     with certificate prove --name {name} and its --cert and --key"
-                )),
+                Some((_, cert, verified)) => {
+                    if !verified {
+                        out.push(format!(
+                            "warning: the CA certificate {name:?} the group references is not \
+                             verified: every device of the group is refused until it is. Prove \
+                             possession of it with `{prove}`, {placeholders}"
+                        ));
+                    }
+                    if cert.not_after() <= now + Duration::days(EXPIRY_WARNING_DAYS) {
+                        let when = rfc3339(cert.not_after());
+                        out.push(format!(
+                            "warning: the CA certificate {name:?} the group references {}: its \
+                             devices are refused from then on. Renew the CA, then replace it \
+                             under that name with `{}` and `{prove}`, {placeholders} (the new \
+                             ones)",
+                            if cert.not_after() < now {
+                                format!("expired on {when}")
+                            } else {
+                                format!("expires on {when}, within {EXPIRY_WARNING_DAYS} days")
+                            },
+                            global.hint_command(format_args!(
+                                "certificate delete --name {}",
+                                shell_word(name)
+                            )),
+                        ));
+                    }
+                }
                 None => out.push(format!(
                     "warning: the DPS has no CA certificate {name:?}, which the group \
                      references: every device of the group is refused. `{}` shows the names; \
-                     certificate prove --name {name} with the CA's --cert and --key uploads \
-                     and verifies it",
+                     `{prove}` uploads and verifies it, {placeholders}",
                     global.hint_command("certificate list")
                 )),
             }

@@ -243,3 +243,48 @@ fn a_ca_expiring_within_7_days_warns_with_the_renewal() {
     assert!(!stderr.contains("within 7 days"), "{stderr}");
     assert!(stderr.contains("neither verified"), "{stderr}");
 }
+
+/// A group that references a CA certificate by name gets the expiry warning too, with the
+/// commands that replace the certificate under that name; run with the renewed CA's files in
+/// place of CA_CERT and CA_KEY (as the warning says), the warning is gone.
+#[test]
+fn a_referenced_ca_expiring_within_7_days_warns_with_its_replacement() {
+    let env = Env::new();
+    CertDir::new(env.path().join("certs"))
+        .create_root_and_intermediate(&ChainOptions {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            days: 3,
+            ..ChainOptions::default()
+        })
+        .expect("chain");
+    prove_root(&env);
+    let group = ["enrollment-group", "create", "--group-id", "by-name"];
+    let (_, stderr) = run(&env, &[&group[..], &["--ca-reference", "root"]].concat());
+    assert!(
+        stderr.contains("\"root\" the group references expires on"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("where CA_CERT is"), "{stderr}");
+    let commands = commands_of(&stderr, "warning: ");
+    assert_eq!(commands.len(), 2, "{stderr}");
+    assert!(
+        commands[0].ends_with("certificate delete --name root"),
+        "{stderr}"
+    );
+    let shell = HintShell::new(env.path());
+    shell.ok(&commands[0]);
+    shell.ok("dps-cli certs create-root-and-intermediate --algorithm ecdsa-p256 --force");
+    shell.ok(&commands[1]
+        .replace("CA_CERT", ROOT)
+        .replace("CA_KEY", ROOT_KEY));
+    let update = [
+        "enrollment-group",
+        "update",
+        "--group-id",
+        "by-name",
+        "--ca-reference",
+        "root",
+    ];
+    let (_, stderr) = run(&env, &update);
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
