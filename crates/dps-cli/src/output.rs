@@ -150,7 +150,7 @@ const MIN_WIDTH: usize = 40;
 const MIN_TEXT: usize = 20;
 
 /// The width human text on `stream` wraps at: `COLUMNS` when it is set to a number (at least
-/// [`MIN_WIDTH`]), whatever the stream (it is how a user, or a test, asks for a width); else
+/// `MIN_WIDTH`, 40), whatever the stream (it is how a user, or a test, asks for a width); else
 /// the terminal's width when the stream is a terminal; else `None`, no wrapping, so piped
 /// output and files keep one finding, error or hint per line.
 pub fn text_width(stream: Stream) -> Option<usize> {

@@ -61,7 +61,7 @@ impl<'a> WithSettings<'a, IndividualEnrollment> {
 
 /// Reads the first certificate of a PEM or DER file (`.pem`, `.cer`) as PEM text for upload.
 /// `flag` names the option in errors; a PKCS#12 or a key file is refused in words
-/// ([`crate::credentials`] tells the kind by content).
+/// (`credentials` tells the kind by content).
 pub fn read_certificate(path: &Path, flag: &str) -> anyhow::Result<String> {
     let certs = crate::credentials::upload_certificates(path, flag)?;
     let first = certs
