@@ -19,17 +19,10 @@ use rcgen::{
 use support::*;
 use time::{Duration, OffsetDateTime};
 
-/// The tour: a chain with its root proven, a group on the intermediate.
-fn tour(env: &Env) {
-    env.chain();
-    prove_root(env, "root");
-    group(env, "grp", &[]);
-}
-
 #[test]
 fn a_ca_certificate_used_as_the_device_s_gets_a_device_certificate() {
     let env = Env::new();
-    tour(&env);
+    env.tour();
     certgen(&env)
         .create_edge_device_certificate(
             "edge1",
@@ -66,7 +59,7 @@ fn a_ca_certificate_used_as_the_device_s_gets_a_device_certificate() {
 #[test]
 fn a_registration_id_that_is_not_the_cn_gets_a_certificate_with_that_cn() {
     let env = Env::new();
-    tour(&env);
+    env.tour();
     common::devices(&certgen(&env), &["dev1"], Signer::Intermediate);
     let (code, report) = doctor(
         &env,
@@ -113,7 +106,7 @@ fn params(cn: &str, ca: bool, from: i64, until: i64) -> CertificateParams {
 #[test]
 fn an_expired_device_certificate_gets_a_new_one() {
     let env = Env::new();
-    tour(&env);
+    env.tour();
     // dev1 issued by the intermediate, expired yesterday, in certGen's files.
     let dir = certgen(&env);
     let ca_der = dps_certgen::read_certs(&env.path().join(INTERMEDIATE))

@@ -8,9 +8,6 @@ use common::{Env, devices};
 use dps_certgen::{CertDir, Signer};
 use predicates::prelude::*;
 
-const ROOT: &str = "certs/certs/azure-iot-test-only.root.ca.cert.pem";
-const ROOT_KEY: &str = "certs/private/azure-iot-test-only.root.ca.key.pem";
-const INTERMEDIATE: &str = "certs/certs/azure-iot-test-only.intermediate.cert.pem";
 const DEVICE: [&str; 4] = [
     "--cert",
     "certs/certs/dev1-full-chain.cert.pem",
@@ -21,25 +18,7 @@ const DEVICE: [&str; 4] = [
 #[test]
 fn an_unrelated_group_with_a_dangling_reference_does_not_fail_the_device() {
     let env = Env::new();
-    env.chain();
-    env.json(&[
-        "certificate",
-        "prove",
-        "--name",
-        "root",
-        "--cert",
-        ROOT,
-        "--key",
-        ROOT_KEY,
-    ]);
-    env.json(&[
-        "enrollment-group",
-        "create",
-        "--group-id",
-        "grp",
-        "--cert",
-        INTERMEDIATE,
-    ]);
+    env.tour();
     env.json(&[
         "enrollment-group",
         "create",

@@ -14,7 +14,6 @@ use hint_runner::{HintShell, commands_of};
 use std::process::Output;
 
 const ROOT: &str = "certs/certs/azure-iot-test-only.root.ca.cert.pem";
-const ROOT_KEY: &str = "certs/private/azure-iot-test-only.root.ca.key.pem";
 const INTERMEDIATE: &str = "certs/certs/azure-iot-test-only.intermediate.cert.pem";
 const GROUP_KEY: &str = "ZHBzLXJzIHRlc3QgZ3JvdXAga2V5IC0gMzIgYnl0ZXMhIQ==";
 
@@ -30,33 +29,10 @@ fn failure(out: Output) -> String {
     stderr
 }
 
-/// The root proven and a group on the intermediate: what the tour sets up.
-fn tour(env: &Env) {
-    env.chain();
-    env.json(&[
-        "certificate",
-        "prove",
-        "--name",
-        "root",
-        "--cert",
-        ROOT,
-        "--key",
-        ROOT_KEY,
-    ]);
-    env.json(&[
-        "enrollment-group",
-        "create",
-        "--group-id",
-        "grp",
-        "--cert",
-        INTERMEDIATE,
-    ]);
-}
-
 #[test]
 fn a_refused_device_gets_the_doctor_command_it_was_refused_with() {
     let env = Env::new();
-    tour(&env);
+    env.tour();
     devices(
         &dps_certgen::CertDir::new(env.path().join("certs")),
         &["dev1"],
@@ -150,7 +126,7 @@ fn a_missing_record_gets_the_list_command() {
 #[test]
 fn a_missing_registration_gets_the_group_list() {
     let env = Env::new();
-    tour(&env);
+    env.tour();
     let stderr = failure(
         env.cli()
             .args(["registration", "show", "--registration-id", "nope"])

@@ -10,8 +10,6 @@ mod common;
 use common::{Env, stdout};
 use serde_json::{Value, json};
 
-const ROOT: &str = "certs/certs/azure-iot-test-only.root.ca.cert.pem";
-const ROOT_KEY: &str = "certs/private/azure-iot-test-only.root.ca.key.pem";
 const INTERMEDIATE: &str = "certs/certs/azure-iot-test-only.intermediate.cert.pem";
 
 /// Table label → JSON pointer of the field that carries it.
@@ -112,24 +110,11 @@ fn carried(what: &str, table: &str, doc: &Value, map: Map<'_>) {
     }
 }
 
-fn prove_root(env: &Env) {
-    env.json(&[
-        "certificate",
-        "prove",
-        "--name",
-        "root",
-        "--cert",
-        ROOT,
-        "--key",
-        ROOT_KEY,
-    ]);
-}
-
 #[test]
 fn a_group_carries_the_defaults_its_table_shows() {
     let env = Env::new();
     env.chain();
-    prove_root(&env);
+    env.prove_root("root");
     let created = env.json(&[
         "enrollment-group",
         "create",
@@ -285,7 +270,7 @@ fn a_failed_registration_carries_its_error() {
 fn a_certificate_carries_what_its_table_shows() {
     let env = Env::new();
     env.chain();
-    prove_root(&env);
+    env.prove_root("root");
     let show = ["certificate", "show", "--name", "root"];
     let doc = env.json(&show);
     carried(

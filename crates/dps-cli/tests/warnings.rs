@@ -29,19 +29,6 @@ fn run(env: &Env, args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
-fn prove_root(env: &Env) {
-    env.json(&[
-        "certificate",
-        "prove",
-        "--name",
-        "root",
-        "--cert",
-        ROOT,
-        "--key",
-        ROOT_KEY,
-    ]);
-}
-
 fn create(group: &str, cert: &str) -> Vec<String> {
     [
         "enrollment-group",
@@ -63,7 +50,7 @@ fn args(v: &[String]) -> Vec<&str> {
 fn a_group_on_a_proven_chain_gets_no_warning() {
     let env = Env::new();
     env.chain();
-    prove_root(&env);
+    env.prove_root("root");
     // On the intermediate (under the verified root), and on the verified root itself.
     for (group, cert) in [("on-intermediate", INTERMEDIATE), ("on-root", ROOT)] {
         let (_, stderr) = run(&env, &args(&create(group, cert)));
@@ -87,7 +74,7 @@ fn a_group_on_a_proven_chain_gets_no_warning() {
 fn a_device_certificate_as_group_certificate_warns_with_the_ca_to_enroll() {
     let env = Env::new();
     env.chain();
-    prove_root(&env);
+    env.prove_root("root");
     devices(
         &CertDir::new(env.path().join("certs")),
         &["dev1"],
@@ -216,7 +203,7 @@ fn a_ca_expiring_within_7_days_warns_with_the_renewal() {
             ..ChainOptions::default()
         })
         .expect("chain");
-    prove_root(&env);
+    env.prove_root("root");
     let (_, stderr) = run(&env, &args(&create("grp", INTERMEDIATE)));
     assert!(stderr.contains("within 7 days"), "{stderr}");
     assert!(
@@ -257,7 +244,7 @@ fn a_referenced_ca_expiring_within_7_days_warns_with_its_replacement() {
             ..ChainOptions::default()
         })
         .expect("chain");
-    prove_root(&env);
+    env.prove_root("root");
     let group = ["enrollment-group", "create", "--group-id", "by-name"];
     let (_, stderr) = run(&env, &[&group[..], &["--ca-reference", "root"]].concat());
     assert!(

@@ -66,6 +66,19 @@ impl<'a> FixContext<'a> {
         self.file_of_sha256(&cert.thumbprints().sha256)
     }
 
+    /// The device certificate's file as a shell word, or the placeholder `DEVICE_CERT` noted
+    /// in `w` when no file given to doctor holds it.
+    pub(super) fn device_cert_word(&self, w: &mut Wheres) -> String {
+        w.or(
+            self.presented
+                .first()
+                .and_then(|l| self.file_of(l))
+                .map(path_word),
+            "DEVICE_CERT",
+            "the device certificate's file (PEM)".into(),
+        )
+    }
+
     /// Every certificate doctor knows: sent, in files, held by groups, on the DPS.
     fn known(&self) -> impl Iterator<Item = &'a Cert> {
         let groups = self.groups.iter().filter_map(|g| match &g.cert {

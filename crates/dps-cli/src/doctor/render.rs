@@ -144,14 +144,7 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             registration_id, ..
         } => {
             let mut w = Wheres::default();
-            let cert = w.or(
-                ctx.presented
-                    .first()
-                    .and_then(|l| ctx.file_of(l))
-                    .map(path_word),
-                "DEVICE_CERT",
-                "the device certificate's file (PEM)".into(),
-            );
+            let cert = ctx.device_cert_word(&mut w);
             let id = shell_word(registration_id);
             format!(
                 "update the enrollment with this certificate: {}{}; or delete it to let a group \
@@ -183,14 +176,7 @@ fn fix(e: &ChainError, ctx: &FixContext<'_>) -> String {
             // A self-signed device certificate is on no CA's chain: only an individual
             // enrollment holds it.
             let mut w = Wheres::default();
-            let cert = w.or(
-                ctx.presented
-                    .first()
-                    .and_then(|l| ctx.file_of(l))
-                    .map(path_word),
-                "DEVICE_CERT",
-                "the device certificate's file (PEM)".into(),
-            );
+            let cert = ctx.device_cert_word(&mut w);
             format!(
                 "a self-signed device certificate joins no enrollment group: enroll it \
                  individually, {}{}; or issue the device from an enrolled CA",

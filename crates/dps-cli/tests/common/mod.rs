@@ -10,6 +10,11 @@ use dps_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The certGen files of [`Env::chain`], relative to the test's folder.
+pub const TOUR_ROOT: &str = "certs/certs/azure-iot-test-only.root.ca.cert.pem";
+pub const TOUR_ROOT_KEY: &str = "certs/private/azure-iot-test-only.root.ca.key.pem";
+pub const TOUR_INTERMEDIATE: &str = "certs/certs/azure-iot-test-only.intermediate.cert.pem";
+
 /// An emulator in a temporary folder, with a certGen folder beside it.
 pub struct Env {
     pub tmp: tempfile::TempDir,
@@ -64,6 +69,35 @@ impl Env {
             .output()
             .expect("runs");
         parse(&out, args, true)
+    }
+
+    /// Proves possession of `certs/`'s root under `name` (upload, code, verify).
+    pub fn prove_root(&self, name: &str) {
+        self.json(&[
+            "certificate",
+            "prove",
+            "--name",
+            name,
+            "--cert",
+            TOUR_ROOT,
+            "--key",
+            TOUR_ROOT_KEY,
+        ]);
+    }
+
+    /// What the README's tour sets up: the chain in `certs/`, its root proven as `root`, and
+    /// the group `grp` on its intermediate.
+    pub fn tour(&self) {
+        self.chain();
+        self.prove_root("root");
+        self.json(&[
+            "enrollment-group",
+            "create",
+            "--group-id",
+            "grp",
+            "--cert",
+            TOUR_INTERMEDIATE,
+        ]);
     }
 
     /// A certGen folder with an ECDSA chain (key password 1234, as certGen.sh's).

@@ -31,16 +31,7 @@ pub fn chain_and_device(env: &Env) {
 
 /// The root proven under `name`.
 pub fn prove_root(env: &Env, name: &str) {
-    env.json(&[
-        "certificate",
-        "prove",
-        "--name",
-        name,
-        "--cert",
-        ROOT,
-        "--key",
-        ROOT_KEY,
-    ]);
+    env.prove_root(name);
 }
 
 /// The group `id` on the intermediate, with extra options.
