@@ -37,16 +37,13 @@ fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
     dps_emulator::cli::init_logging(false);
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     match format {
-        OutputFormat::Table => println!(
-            "dps-emulator listening on {} (ID scope {}); connection strings and CA in {}",
-            emulator.service_endpoint(),
-            emulator.id_scope(),
-            emulator.info_path().display()
-        ),
+        OutputFormat::Table => println!("{}", dps_emulator::cli::ready_line(&emulator)),
         // No keys: they are in emulator.json, readable by its owner only.
         OutputFormat::Json => print_json(&json!({
             "serviceEndpoint": emulator.service_endpoint(),
             "deviceEndpoint": emulator.device_endpoint(),
+            "mqttEndpoint": emulator.mqtt_endpoint(),
+            "mqttWebSocketEndpoint": emulator.mqtt_websocket_endpoint(),
             "idScope": emulator.id_scope(),
             "port": emulator.addr().port(),
             "infoPath": emulator.info_path(),

@@ -30,6 +30,8 @@ impl Running {
                 "start",
                 "--listen",
                 "127.0.0.1:0",
+                "--mqtt-listen",
+                "127.0.0.1:0",
                 "--in-memory",
                 "--generate-keys",
                 "--pending-polls",

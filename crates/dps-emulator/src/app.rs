@@ -29,6 +29,8 @@ pub(crate) struct App {
     pub(crate) port: u16,
     /// Quota accounting.
     pub(crate) throttle: Throttle,
+    /// Open MQTT device connections.
+    pub(crate) mqtt: crate::mqtt::Connections,
 }
 
 /// What the TLS layer learned about the connection.
@@ -130,7 +132,7 @@ impl App {
 }
 
 /// API versions the real service has served: 2017-08-31-preview through 2026-04-01.
-fn api_version_supported(v: &str) -> bool {
+pub(crate) fn api_version_supported(v: &str) -> bool {
     let date = v.strip_suffix("-preview").unwrap_or(v);
     let ok_shape = date.len() == 10
         && date.bytes().enumerate().all(|(i, b)| {
@@ -155,6 +157,13 @@ pub(crate) async fn dispatch(
     request: Request<Body>,
 ) -> Response {
     let started = std::time::Instant::now();
+    if crate::mqtt::websocket::is_upgrade_request(&request) {
+        let (mut parts, _) = request.into_parts();
+        if let Some(axum::Extension(info)) = conn {
+            parts.extensions.insert(info);
+        }
+        return crate::mqtt::websocket::upgrade(state.0, parts).await;
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = handle(state, conn, request).await;
@@ -292,6 +301,21 @@ async fn handle(
 }
 
 async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
+    injected_fault(app)?;
+    if is_device_path(&req.segments) {
+        app.throttle.registration(app.config.clock.as_ref())?;
+        return crate::device::handle(app, req).await;
+    }
+    if req.lit(0, "subscriptions") {
+        app.throttle.service(app.config.clock.as_ref())?;
+        return crate::certificates::handle(app, req);
+    }
+    app.throttle.service(app.config.clock.as_ref())?;
+    crate::service::handle(app, req)
+}
+
+/// The `--fail-rate` fault, drawn for one request: every transport asks before it routes.
+pub(crate) fn injected_fault(app: &App) -> ApiResult<()> {
     if app.config.faults.error_rate > 0.0 && random_unit() < app.config.faults.error_rate {
         let status = app.config.faults.status.clamp(400, 599);
         let mut e = ApiError::new(
@@ -303,16 +327,17 @@ async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
         }
         return Err(e);
     }
-    if is_device_path(&req.segments) {
-        app.throttle.registration(app.config.clock.as_ref())?;
-        return crate::device::handle(app, req).await;
+    Ok(())
+}
+
+/// Admits one device request whatever its transport: the `--latency-ms` delay, the
+/// `--fail-rate` fault and the registration quota, in the order HTTPS applies them.
+pub(crate) async fn admit_device_request(app: &App) -> ApiResult<()> {
+    if !app.config.faults.latency.is_zero() {
+        tokio::time::sleep(app.config.faults.latency).await;
     }
-    if req.lit(0, "subscriptions") {
-        app.throttle.service(app.config.clock.as_ref())?;
-        return crate::certificates::handle(app, req);
-    }
-    app.throttle.service(app.config.clock.as_ref())?;
-    crate::service::handle(app, req)
+    injected_fault(app)?;
+    app.throttle.registration(app.config.clock.as_ref())
 }
 
 /// A number in [0, 1) from the system's randomness.

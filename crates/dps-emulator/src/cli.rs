@@ -25,6 +25,16 @@ pub struct StartArgs {
     /// Address to listen on; port 0 picks a free one (emulator.json has the bound port).
     #[arg(long, env = "DPS_EMULATOR_LISTEN", default_value = config::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Address of the MQTT (TLS) device listener, or `off`; port 0 picks a free one. MQTT over
+    /// WebSocket is always served on --listen.
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_MQTT_LISTEN",
+        value_name = "ADDR|off",
+        default_value = config::DEFAULT_MQTT_LISTEN,
+        value_parser = parse_mqtt_listen
+    )]
+    pub mqtt_listen: MqttListen,
     /// Folder for state, TLS material and emulator.json [default: the per-user data folder].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -82,6 +92,24 @@ pub enum FlagError {
     CaCertificate(String),
 }
 
+/// The value of `--mqtt-listen`: an address, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MqttListen {
+    /// Serve MQTT on this address.
+    On(SocketAddr),
+    /// No MQTT listener.
+    Off,
+}
+
+fn parse_mqtt_listen(s: &str) -> Result<MqttListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(MqttListen::Off);
+    }
+    s.parse()
+        .map(MqttListen::On)
+        .map_err(|_| format!("{s:?} is not an address such as 127.0.0.1:8883, nor `off`"))
+}
+
 fn parse_ca(s: &str) -> Result<(String, PathBuf), FlagError> {
     match s.split_once('=') {
         Some((name, path)) if !name.is_empty() && !path.is_empty() => {
@@ -103,6 +131,10 @@ impl StartArgs {
         }
         let mut c = EmulatorConfig::new(self.data_dir.clone().unwrap_or_else(default_data_dir));
         c.listen = self.listen;
+        c.mqtt_listen = match self.mqtt_listen {
+            MqttListen::On(addr) => Some(addr),
+            MqttListen::Off => None,
+        };
         c.in_memory = self.in_memory;
         c.generate_keys = self.generate_keys;
         c.id_scope = self.id_scope.clone();
@@ -121,6 +153,27 @@ impl StartArgs {
         c.pending_polls = self.pending_polls;
         Ok(c)
     }
+}
+
+/// The line both binaries print once the emulator is ready: its endpoints, ID scope and where
+/// `emulator.json` is.
+pub fn ready_line(emulator: &crate::Emulator) -> String {
+    let mqtt = match emulator.mqtt_endpoint() {
+        Some(mqtt) => format!(
+            ", devices also on {mqtt} and {}",
+            emulator.mqtt_websocket_endpoint()
+        ),
+        None => format!(
+            ", devices also on {} (MQTT over TLS is off)",
+            emulator.mqtt_websocket_endpoint()
+        ),
+    };
+    format!(
+        "dps-emulator listening on {}{mqtt} (ID scope {}); connection strings and CA in {}",
+        emulator.service_endpoint(),
+        emulator.id_scope(),
+        emulator.info_path().display()
+    )
 }
 
 /// The filter [`init_logging`] uses when `RUST_LOG` is not set: the emulator's request and
@@ -228,6 +281,27 @@ mod tests {
             (c.retry_after_secs, c.pending_polls),
             (d.retry_after_secs, d.pending_polls)
         );
+    }
+
+    #[test]
+    fn mqtt_listens_on_8883_unless_told_otherwise() {
+        let mqtt = |args: &[&str]| -> Option<SocketAddr> {
+            parse(args)
+                .expect("valid flags")
+                .config()
+                .expect("valid values")
+                .mqtt_listen
+        };
+        if std::env::var_os("DPS_EMULATOR_MQTT_LISTEN").is_none() {
+            assert_eq!(mqtt(&[]), Some(SocketAddr::from(([127, 0, 0, 1], 8883))));
+        }
+        assert_eq!(mqtt(&["--mqtt-listen", "OFF"]), None);
+        assert_eq!(
+            mqtt(&["--mqtt-listen", "127.0.0.1:0"]),
+            Some(SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        let e = parse(&["--mqtt-listen", "8883"]).expect_err("not an address");
+        assert!(e.to_string().contains("nor `off`"), "{e}");
     }
 
     #[test]

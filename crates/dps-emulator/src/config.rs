@@ -21,6 +21,9 @@ pub const DEV_OWNER_KEY: &str = "ZHBzLXJzIGVtdWxhdG9yIG93bmVyIGtleSAtIG5vdCBhIHN
 pub const DEV_READ_KEY: &str = "ZHBzLXJzIGVtdWxhdG9yIHJlYWQtb25seSBrZXkgLSBub3QgYSBzZWNyZXQ=";
 /// The default listening address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// Where the `dps-emulator` binary serves MQTT unless told otherwise: 8883, the port the
+/// device SDKs hard-code.
+pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:8883";
 
 /// Per-minute quotas (the documented DPS defaults) for optional throttling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +69,14 @@ pub struct Limits {
     pub max_bulk_items: usize,
     /// Default query page size when the client sends none.
     pub default_page_size: usize,
+    /// Largest MQTT packet a device may send, bytes (a register body of `max_body_bytes` plus
+    /// its topic); a larger one closes the connection.
+    pub max_mqtt_packet_bytes: usize,
+    /// Open MQTT device connections (TLS and WebSocket together); the next one is answered
+    /// CONNACK 3, server unavailable.
+    pub max_mqtt_connections: usize,
+    /// How long a device has, after the TLS handshake, to send CONNECT (10 s).
+    pub mqtt_connect_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -77,6 +88,9 @@ impl Default for Limits {
             max_ca_certificates: 25,
             max_bulk_items: 10,
             default_page_size: 1000,
+            max_mqtt_packet_bytes: 96 * 1024 + 1024,
+            max_mqtt_connections: 10_000,
+            mqtt_connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -86,6 +100,9 @@ impl Default for Limits {
 pub struct EmulatorConfig {
     /// Where to listen. Port 0 picks a free port; the bound one is reported.
     pub listen: SocketAddr,
+    /// Where devices connect over MQTT (TLS); `None` turns MQTT off. Port 0 picks a free port.
+    /// MQTT over WebSocket is always served on `listen`.
+    pub mqtt_listen: Option<SocketAddr>,
     /// Folder for the database, the TLS material and `emulator.json`.
     pub data_dir: PathBuf,
     /// Keep enrollments in memory instead of `data_dir/state.db`.
@@ -115,10 +132,12 @@ pub struct EmulatorConfig {
 }
 
 impl EmulatorConfig {
-    /// Defaults for a data folder: 127.0.0.1:8443, persistent state, well-known keys.
+    /// Defaults for a data folder: 127.0.0.1:8443, MQTT off (the binary turns it on at
+    /// 127.0.0.1:8883), persistent state, well-known keys.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            mqtt_listen: None,
             data_dir: data_dir.into(),
             in_memory: false,
             generate_keys: false,
@@ -135,7 +154,7 @@ impl EmulatorConfig {
         }
     }
 
-    /// Test defaults: an ephemeral port on 127.0.0.1 and in-memory state.
+    /// Test defaults: an ephemeral port on 127.0.0.1, MQTT off, and in-memory state.
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -80,17 +80,25 @@ pub(crate) fn new_uuid() -> String {
     )
 }
 
+impl ApiError {
+    /// The DPS error body, `{"errorCode", "trackingId", "message", "timestampUtc"}`, as every
+    /// transport sends it.
+    pub(crate) fn dps_body(&self, tracking_id: &str) -> serde_json::Value {
+        serde_json::json!({
+            "errorCode": self.code,
+            "trackingId": tracking_id,
+            "message": self.message,
+            "timestampUtc": Timestamp::now().as_str(),
+        })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let tracking = new_uuid();
         let body = match self.arm_code {
             Some(code) => serde_json::json!({"error": {"code": code, "message": self.message}}),
-            None => serde_json::json!({
-                "errorCode": self.code,
-                "trackingId": tracking,
-                "message": self.message,
-                "timestampUtc": Timestamp::now().as_str(),
-            }),
+            None => self.dps_body(&tracking),
         };
         let mut resp = (self.status(), body.to_string()).into_response();
         let h = resp.headers_mut();

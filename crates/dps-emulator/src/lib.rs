@@ -31,6 +31,7 @@ pub mod config;
 mod device;
 mod engine;
 mod error;
+mod mqtt;
 mod records;
 mod server;
 mod service;
@@ -59,9 +60,21 @@ pub enum EmulatorError {
     /// A file or folder could not be read or written.
     #[error("{}: {}", .0.display(), .1)]
     Io(PathBuf, #[source] std::io::Error),
-    /// The listening address could not be bound.
-    #[error("cannot listen on {0}: {1}")]
-    Bind(SocketAddr, #[source] std::io::Error),
+    /// A listening address could not be bound (busy, or not this machine's).
+    #[error(
+        "cannot listen on {addr} ({flag}): {source}; pass another address with {flag} \
+         (port 0 picks a free one){}",
+        if *flag == "--mqtt-listen" { ", or --mqtt-listen off" } else { "" }
+    )]
+    Bind {
+        /// The flag that chose the address: `--listen` or `--mqtt-listen`.
+        flag: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The local CA or the server certificate could not be made, or the stored CA key not
     /// loaded.
     #[error("TLS setup failed: {what}: {source}")]
@@ -109,10 +122,23 @@ pub enum EmulatorError {
     Runtime(#[source] std::io::Error),
 }
 
+/// Binds a listening socket for `flag`'s address.
+fn bind(
+    flag: &'static str,
+    addr: SocketAddr,
+) -> Result<(std::net::TcpListener, SocketAddr), EmulatorError> {
+    let failed = |source| EmulatorError::Bind { flag, addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(failed)?;
+    listener.set_nonblocking(true).map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    Ok((listener, bound))
+}
+
 /// A running emulator. Dropping it shuts the emulator down.
 #[derive(Debug)]
 pub struct Emulator {
     addr: SocketAddr,
+    mqtt_addr: Option<SocketAddr>,
     id_scope: String,
     ca_pem: String,
     ca_path: PathBuf,
@@ -144,18 +170,17 @@ impl Emulator {
         };
         let policies = policy_keys(&store, config.generate_keys)?;
         let tls = tls::prepare(&data_dir.join("tls"), &config.host_names)?;
-        let std_listener = std::net::TcpListener::bind(config.listen)
-            .map_err(|e| EmulatorError::Bind(config.listen, e))?;
-        std_listener
-            .set_nonblocking(true)
-            .map_err(|e| EmulatorError::Bind(config.listen, e))?;
-        let addr = std_listener
-            .local_addr()
-            .map_err(|e| EmulatorError::Bind(config.listen, e))?;
+        let (std_listener, addr) = bind("--listen", config.listen)?;
+        let mqtt_listener = config
+            .mqtt_listen
+            .map(|a| bind("--mqtt-listen", a))
+            .transpose()?;
+        let mqtt_addr = mqtt_listener.as_ref().map(|(_, a)| *a);
         let app = Arc::new(app::App {
             throttle: throttle::Throttle::new(config.quotas.clone()),
             policies: policies.clone(),
             port: addr.port(),
+            mqtt: mqtt::Connections::default(),
             store,
             config: config.clone(),
         });
@@ -192,19 +217,44 @@ impl Emulator {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let server_config = tls.server_config.clone();
         let serve_app = app.clone();
-        let listener = {
+        let (listener, mqtt_listener) = {
             let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(std_listener)
-                .map_err(|e| EmulatorError::Bind(addr, e))?
+            let tokio_listener = |flag, (l, addr): (std::net::TcpListener, SocketAddr)| {
+                tokio::net::TcpListener::from_std(l).map_err(|source| EmulatorError::Bind {
+                    flag,
+                    addr,
+                    source,
+                })
+            };
+            (
+                tokio_listener("--listen", (std_listener, addr))?,
+                mqtt_listener
+                    .map(|l| tokio_listener("--mqtt-listen", l))
+                    .transpose()?,
+            )
         };
         let thread = std::thread::Builder::new()
             .name("dps-emulator".into())
             .spawn(move || {
-                runtime.block_on(server::serve(listener, server_config, serve_app, stopped))
+                runtime.block_on(async move {
+                    let mqtt = mqtt_listener.map(|l| {
+                        tokio::spawn(mqtt::serve(
+                            l,
+                            mqtt::tls_config(&server_config),
+                            serve_app.clone(),
+                            stopped.clone(),
+                        ))
+                    });
+                    server::serve(listener, server_config, serve_app, stopped).await;
+                    if let Some(mqtt) = mqtt {
+                        let _ = mqtt.await;
+                    }
+                })
             })
             .map_err(EmulatorError::Runtime)?;
         let emulator = Self {
             addr,
+            mqtt_addr,
             id_scope: config.id_scope.clone(),
             ca_pem: tls.ca_pem,
             ca_path: tls.ca_path,
@@ -218,6 +268,7 @@ impl Emulator {
         emulator.write_info_file()?;
         tracing::info!(
             service = %emulator.service_endpoint(),
+            mqtt = emulator.mqtt_endpoint().as_deref().unwrap_or("off"),
             id_scope = %emulator.id_scope,
             info = %emulator.info_path().display(),
             "dps-emulator ready"
@@ -228,6 +279,22 @@ impl Emulator {
     /// The bound address (never port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound MQTT (TLS) address, if MQTT is on (never port 0).
+    pub fn mqtt_addr(&self) -> Option<SocketAddr> {
+        self.mqtt_addr
+    }
+
+    /// `mqtts://localhost:<port>`: where devices connect over MQTT, if it is on.
+    pub fn mqtt_endpoint(&self) -> Option<String> {
+        self.mqtt_addr
+            .map(|a| format!("mqtts://localhost:{}", a.port()))
+    }
+
+    /// `wss://localhost:<port>/$iothub/websocket`: MQTT over WebSocket, on the HTTPS listener.
+    pub fn mqtt_websocket_endpoint(&self) -> String {
+        format!("wss://{}/$iothub/websocket", self.host())
     }
 
     /// `localhost:<port>`: the host name clients use (the TLS certificate covers it).
@@ -292,6 +359,7 @@ impl Emulator {
             device_endpoint: self.device_endpoint(),
             id_scope: self.id_scope.clone(),
             iot_hubs: self.iot_hubs.clone(),
+            mqtt_endpoint: self.mqtt_endpoint(),
             pid: std::process::id(),
             port: self.addr.port(),
             read_only_connection_string: self.read_only_connection_string(),

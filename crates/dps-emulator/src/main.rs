@@ -15,12 +15,7 @@ fn main() -> anyhow::Result<()> {
     let args = EmulatorArgs::parse();
     let config = args.start.config()?;
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
-    println!(
-        "dps-emulator listening on {} (ID scope {}); connection strings and CA in {}",
-        emulator.service_endpoint(),
-        emulator.id_scope(),
-        emulator.info_path().display()
-    );
+    println!("{}", dps_emulator::cli::ready_line(&emulator));
     dps_emulator::wait_for_shutdown_signal()?;
     eprintln!("dps-emulator: shutting down");
     emulator.shutdown();

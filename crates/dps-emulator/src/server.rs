@@ -53,7 +53,7 @@ pub(crate) async fn serve(
                         }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection(TokioIo::new(tls), svc);
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
                     tokio::pin!(conn);
                     tokio::select! {
                         _ = conn.as_mut() => {}

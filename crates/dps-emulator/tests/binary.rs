@@ -13,7 +13,13 @@ use std::time::{Duration, Instant};
 fn start(dir: &Path) -> (Child, serde_json::Value) {
     let _ = std::fs::remove_file(dir.join("emulator.json"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_dps-emulator"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -50,6 +56,48 @@ fn client(info: &serde_json::Value) -> ProvisioningServiceClient {
 }
 
 #[test]
+fn a_busy_port_is_an_error_naming_its_flag() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    for (flags, named) in [
+        (
+            [
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--mqtt-listen",
+                "off",
+            ],
+            "--listen",
+        ),
+        (
+            [
+                "--listen",
+                "127.0.0.1:0",
+                "--mqtt-listen",
+                &format!("127.0.0.1:{port}"),
+            ],
+            "--mqtt-listen",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dps-emulator"))
+            .args(flags)
+            .args(["--in-memory", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .expect("emulator runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "started on a busy port: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot listen on 127.0.0.1:{port} ({named})")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("port 0 picks a free one"), "{stderr}");
+    }
+    drop(busy);
+}
+
+#[test]
 fn a_write_acknowledged_before_kill_9_survives() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -58,6 +106,12 @@ fn a_write_acknowledged_before_kill_9_survives() {
         .unwrap();
     let (mut child, info) = start(dir.path());
     assert_ne!(info["port"], 0, "emulator.json has the bound port");
+    let mqtt = info["mqttEndpoint"].as_str().expect("MQTT is on");
+    assert!(mqtt.starts_with("mqtts://localhost:"), "{mqtt}");
+    assert!(
+        !mqtt.ends_with(":0"),
+        "emulator.json has the bound MQTT port: {mqtt}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

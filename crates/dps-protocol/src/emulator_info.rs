@@ -26,6 +26,10 @@ pub struct EmulatorInfo {
     pub id_scope: String,
     /// The linked IoT hubs devices are assigned to.
     pub iot_hubs: Vec<String>,
+    /// Where devices connect over MQTT (`mqtts://localhost:8883`); absent when MQTT is off.
+    /// MQTT over WebSocket is served on the device endpoint's port, path `/$iothub/websocket`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_endpoint: Option<String>,
     /// The emulator's process id.
     pub pid: u32,
     /// The bound port (the real one when started on port 0).
@@ -57,6 +61,7 @@ impl fmt::Debug for EmulatorInfo {
             .field("device_endpoint", &self.device_endpoint)
             .field("id_scope", &self.id_scope)
             .field("iot_hubs", &self.iot_hubs)
+            .field("mqtt_endpoint", &self.mqtt_endpoint)
             .field("pid", &self.pid)
             .field("port", &self.port)
             .field("read_only_connection_string", &"<redacted>")
@@ -78,6 +83,7 @@ mod tests {
             device_endpoint: "https://localhost:8443".into(),
             id_scope: "0ne00000000".into(),
             iot_hubs: vec!["emulated-hub.azure-devices.net".into()],
+            mqtt_endpoint: None,
             pid: 4242,
             port: 8443,
             read_only_connection_string: format!(
@@ -111,6 +117,22 @@ mod tests {
         let text = info.to_json_pretty().expect("serializes");
         assert_eq!(text, GOLDEN);
         assert_eq!(EmulatorInfo::from_json(GOLDEN).expect("parses"), info);
+    }
+
+    #[test]
+    fn the_mqtt_endpoint_sits_in_sorted_order_when_on() {
+        let info = EmulatorInfo {
+            mqtt_endpoint: Some("mqtts://localhost:8883".into()),
+            ..sample()
+        };
+        let text = info.to_json_pretty().expect("serializes");
+        let expected = GOLDEN.replace(
+            "  ],\n  \"pid\"",
+            "  ],\n  \"mqttEndpoint\": \"mqtts://localhost:8883\",\n  \"pid\"",
+        );
+        assert_ne!(expected, GOLDEN);
+        assert_eq!(text, expected);
+        assert_eq!(EmulatorInfo::from_json(&text).expect("parses"), info);
     }
 
     #[test]

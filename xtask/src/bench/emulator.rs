@@ -47,6 +47,8 @@ impl EmulatorProcess {
         cmd.args([
             "--listen",
             "127.0.0.1:0",
+            "--mqtt-listen",
+            "127.0.0.1:0",
             "--retry-after",
             "0",
             "--pending-polls",

@@ -128,6 +128,9 @@ pub fn bare() -> assert_cmd::Command {
     ] {
         cmd.env_remove(v);
     }
+    // An emulator started through dps-cli serves MQTT on a free port, not 8883, so parallel
+    // tests never collide.
+    cmd.env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0");
     cmd
 }
 

@@ -9,8 +9,9 @@
 //! - `/tmp/dps`, the README's data folder, is a folder inside the test's temporary folder;
 //! - `HOME` and `XDG_DATA_HOME` are inside the temporary folder too, so `--emulator` without a
 //!   folder finds the test's emulator and nothing is written outside;
-//! - `DPS_EMULATOR_LISTEN=127.0.0.1:0`: emulators started as printed take a free port, not
-//!   8443, so the test never depends on that port being free.
+//! - `DPS_EMULATOR_LISTEN=127.0.0.1:0` and `DPS_EMULATOR_MQTT_LISTEN=127.0.0.1:0`: emulators
+//!   started as printed take free ports, not 8443 and 8883, so the test never depends on those
+//!   ports being free.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -284,6 +285,7 @@ impl Shell {
             .env("TERM", "dumb")
             // The README's emulators run as printed, on a free port rather than 8443.
             .env("DPS_EMULATOR_LISTEN", "127.0.0.1:0")
+            .env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0")
             .env_remove("DPS_CONNECTION_STRING")
             .env_remove("DPS_CA_FILE")
             .env_remove("AZURE_ACCESS_TOKEN")

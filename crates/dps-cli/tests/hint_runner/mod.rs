@@ -88,7 +88,9 @@ impl HintShell {
         c.env("PATH", format!("{}:{path}", self.bin.path().display()))
             .env("HOME", self.bin.path().join("home"))
             .env("XDG_DATA_HOME", self.xdg())
-            .env("TERM", "dumb");
+            .env("TERM", "dumb")
+            // MQTT on a free port, not 8883, so emulators of parallel tests never collide.
+            .env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0");
         for v in [
             "DPS_CONNECTION_STRING",
             "DPS_CA_FILE",

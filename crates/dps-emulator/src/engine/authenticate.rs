@@ -9,7 +9,7 @@ use crate::error::ApiResult;
 use crate::store::Kind;
 use crate::x509info;
 use dps_chain::{Candidate, Cert, ChainError, GroupKey, Trust};
-use dps_protocol::auth::{DEFAULT_SKEW_SECS, SasToken, Secret, derive_device_key};
+use dps_protocol::auth::{DEFAULT_SKEW_SECS, DEVICE_KEY_NAME, SasToken, Secret, derive_device_key};
 use dps_protocol::models::{AttestationType, EnrollmentGroup, X509Attestation};
 use rustls::pki_types::CertificateDer;
 use serde::Deserialize;
@@ -100,9 +100,11 @@ impl Engine<'_> {
             Ok(t) => t,
             Err(e) => return Ok(Err(Refusal::SasMalformed(e))),
         };
-        if !token
+        // `skn` is optional (the Python SDK sends none); when present it names the device
+        // policy.
+        if token
             .policy_name()
-            .is_some_and(|p| p.eq_ignore_ascii_case("registration"))
+            .is_some_and(|p| !p.eq_ignore_ascii_case(DEVICE_KEY_NAME))
         {
             return Ok(Err(Refusal::SasPolicy));
         }

@@ -33,8 +33,8 @@ pub(crate) enum Refusal {
     /// The SAS token is malformed.
     #[error("invalid SharedAccessSignature: {0}")]
     SasMalformed(#[source] SasError),
-    /// The SAS token is not signed for the `registration` policy.
-    #[error("a device SharedAccessSignature must have skn=registration")]
+    /// The SAS token names another policy than `registration` (`skn` may be absent).
+    #[error("a device SharedAccessSignature's skn, when present, must be `registration`")]
     SasPolicy,
     /// The individual enrollment uses another attestation than the device.
     #[error(

@@ -1,0 +1,301 @@
+//! One device connection after its transport (TLS or WebSocket) is up: CONNECT, then
+//! subscriptions, register and poll requests answered on the response topic, until the device
+//! disconnects, breaks the protocol, or goes silent past its keep-alive.
+//!
+//! What the session guarantees, whatever the peer sends:
+//! - CONNECT must come first and within `mqtt_connect_timeout`; anything else closes;
+//! - a packet over `max_mqtt_packet_bytes`, a malformed one, a second CONNECT, a packet only a
+//!   server sends, a QoS 2 publish, a publish to a topic that is not a DPS request or with a
+//!   malformed `$rid` close this connection only (logged with the reason);
+//! - keep-alive `k` seconds closes after `1.5 k` seconds of silence; 0 means no limit;
+//! - CleanSession 0 is served as a clean session (DPS keeps none), and a QoS 2 subscription is
+//!   granted QoS 1.
+
+use super::codec::{ReadError, read_packet, write_packet};
+use super::connect::{self, Device};
+use super::topics::{self, Request};
+use super::{Peer, Via};
+use crate::app::{App, admit_device_request};
+use crate::engine::OperationStatus;
+use crate::error::{ApiError, ApiResult, new_uuid};
+use axum::body::Bytes;
+use mqtt_proto::v3::{Connack, ConnectReturnCode, Packet, Publish, Suback, SubscribeReturnCode};
+use mqtt_proto::{Pid, QoS, QosPid, TopicName};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+
+/// An answer to publish: status, JSON body, and the `retry-after` to put in the topic.
+struct Answer {
+    status: u16,
+    body: Value,
+    retry_after: Option<u64>,
+}
+
+/// Serves one connection to its end.
+pub(crate) async fn serve<S>(app: Arc<App>, stream: S, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut stream = BufReader::new(stream);
+    let limits = &app.config.limits;
+    let max = limits.max_mqtt_packet_bytes;
+    let first =
+        tokio::time::timeout(limits.mqtt_connect_timeout, read_packet(&mut stream, max)).await;
+    let connect = match first {
+        Ok(Ok(Packet::Connect(c))) => c,
+        Ok(Ok(other)) => {
+            return closed(
+                &peer,
+                None,
+                format!("{:?} before CONNECT", other.get_type()),
+            );
+        }
+        Ok(Err(ReadError::Malformed(
+            mqtt_proto::Error::UnexpectedProtocol(_) | mqtt_proto::Error::InvalidProtocol(..),
+        ))) => {
+            let _ = connack(&mut stream, ConnectReturnCode::UnacceptableProtocolVersion).await;
+            return closed(&peer, None, "not MQTT 3.1.1".into());
+        }
+        Ok(Err(e)) => return closed(&peer, None, format!("no CONNECT: {e}")),
+        Err(_) => {
+            return closed(
+                &peer,
+                None,
+                format!("no CONNECT within {:?}", limits.mqtt_connect_timeout),
+            );
+        }
+    };
+    let Some(_slot) = app.mqtt.open(limits.max_mqtt_connections) else {
+        let _ = connack(&mut stream, ConnectReturnCode::ServerUnavailable).await;
+        return closed(
+            &peer,
+            Some(&connect.client_id),
+            format!(
+                "{} MQTT connections are open, the limit",
+                limits.max_mqtt_connections
+            ),
+        );
+    };
+    let device = match connect::admit(&app, &connect, &peer) {
+        Ok(device) => device,
+        Err(code) => {
+            let _ = connack(&mut stream, code).await;
+            return;
+        }
+    };
+    if connack(&mut stream, ConnectReturnCode::Accepted)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // MQTT 3.1.1 §3.1.2.10: the server allows one and a half keep-alive periods.
+    let silence = (connect.keep_alive > 0)
+        .then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500));
+    let mut next_pid: u16 = 0;
+    let id = device.registration_id.as_str();
+    loop {
+        let read = read_packet(&mut stream, max);
+        let packet = match silence {
+            Some(limit) => match tokio::time::timeout(limit, read).await {
+                Ok(r) => r,
+                Err(_) => return closed(&peer, Some(id), format!("silent for {limit:?}")),
+            },
+            None => read.await,
+        };
+        let packet = match packet {
+            Ok(p) => p,
+            Err(ReadError::Closed) => return,
+            Err(e) => return closed(&peer, Some(id), e.to_string()),
+        };
+        let reply = match packet {
+            Packet::Pingreq => Packet::Pingresp,
+            Packet::Disconnect => return,
+            Packet::Subscribe(s) => {
+                let granted = s
+                    .topics
+                    .iter()
+                    .map(|(filter, qos)| {
+                        if &**filter != topics::RESPONSE_FILTER {
+                            SubscribeReturnCode::Failure
+                        } else if *qos == QoS::Level0 {
+                            SubscribeReturnCode::MaxLevel0
+                        } else {
+                            SubscribeReturnCode::MaxLevel1
+                        }
+                    })
+                    .collect();
+                Packet::Suback(Suback::new(s.pid, granted))
+            }
+            Packet::Unsubscribe(u) => Packet::Unsuback(u.pid),
+            Packet::Puback(_) => continue,
+            Packet::Publish(p) => {
+                let request = match (&p.qos_pid, topics::parse(&p.topic_name)) {
+                    (QosPid::Level2(_), _) => {
+                        return closed(
+                            &peer,
+                            Some(id),
+                            "a QoS 2 publish (DPS allows 0 and 1)".into(),
+                        );
+                    }
+                    (_, Err(e)) => return closed(&peer, Some(id), e.to_string()),
+                    (_, Ok(r)) => r,
+                };
+                if let QosPid::Level1(pid) = p.qos_pid
+                    && write_packet(&mut stream, &Packet::Puback(pid))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                let started = Instant::now();
+                let answer = answer(&app, &device, &request, &p.payload).await;
+                tracing::info!(
+                    transport = peer.via.name(),
+                    operation = request.name(),
+                    status = answer.status,
+                    duration_ms = %format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+                    registration_id = id,
+                    "request"
+                );
+                next_pid = next_pid.checked_add(1).unwrap_or(1);
+                let Ok(pid) = Pid::try_from(next_pid) else {
+                    continue;
+                };
+                let topic = topics::response(answer.status, request.rid(), answer.retry_after);
+                let Ok(topic) = TopicName::try_from(topic.as_str()) else {
+                    continue;
+                };
+                Packet::Publish(Publish::new(
+                    QosPid::Level1(pid),
+                    topic,
+                    Bytes::from(answer.body.to_string()),
+                ))
+            }
+            other => {
+                return closed(
+                    &peer,
+                    Some(id),
+                    format!("{:?} is not a packet a device sends here", other.get_type()),
+                );
+            }
+        };
+        if write_packet(&mut stream, &reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn connack<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    code: ConnectReturnCode,
+) -> std::io::Result<()> {
+    write_packet(stream, &Packet::Connack(Connack::new(false, code))).await
+}
+
+/// Logs why the emulator closed a connection.
+fn closed(peer: &Peer, registration_id: Option<&str>, reason: String) {
+    tracing::info!(
+        transport = peer.via.name(),
+        registration_id,
+        reason,
+        "MQTT connection closed by the emulator"
+    );
+}
+
+/// Answers one request, as the HTTPS device API would.
+async fn answer(app: &App, device: &Device, request: &Request, body: &[u8]) -> Answer {
+    match respond(app, device, request, body).await {
+        Ok(status @ OperationStatus::Assigning { .. }) => Answer {
+            status: 202,
+            body: status.body(),
+            retry_after: Some(app.config.retry_after_secs),
+        },
+        Ok(status) => Answer {
+            status: 200,
+            body: status.body(),
+            retry_after: None,
+        },
+        Err(e) => Answer {
+            status: e.code.status(),
+            body: e.dps_body(&new_uuid()),
+            retry_after: e.retry_after,
+        },
+    }
+}
+
+async fn respond(
+    app: &App,
+    device: &Device,
+    request: &Request,
+    body: &[u8],
+) -> ApiResult<OperationStatus> {
+    admit_device_request(app).await?;
+    let audience = device.audience();
+    let who = app.engine().authenticate(
+        &device.scope,
+        &device.registration_id,
+        Some(device.credential(&audience)),
+    )??;
+    match request {
+        Request::Register { .. } => {
+            let payload = register_payload(body)?;
+            app.engine().register(&who, payload).await
+        }
+        Request::Poll { operation_id, .. } => {
+            let Some(operation_id) = operation_id else {
+                return Err(ApiError::bad_request("the poll topic has no operationId"));
+            };
+            app.engine().operation_status(&who, operation_id)
+        }
+    }
+}
+
+/// The `payload` of a register body: empty, blank and JSON bodies are all accepted; the
+/// registration id always comes from CONNECT, never from the body.
+fn register_payload(body: &[u8]) -> ApiResult<Option<Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the register body is not JSON: {e}")))?;
+    match value {
+        Value::Object(mut fields) => Ok(fields.remove("payload")),
+        _ => Err(ApiError::bad_request(
+            "the register body must be a JSON object",
+        )),
+    }
+}
+
+impl Via {
+    /// `mqtt` or `mqtt-ws`, for the log.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Via::Tls => "mqtt",
+            Via::WebSocket => "mqtt-ws",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_bodies_of_every_sdk() {
+        assert_eq!(register_payload(b"").ok(), Some(None));
+        assert_eq!(register_payload(b" ").ok(), Some(None));
+        assert_eq!(
+            register_payload(br#"{"payload": null, "registrationId": "d"}"#).ok(),
+            Some(Some(Value::Null))
+        );
+        assert_eq!(
+            register_payload(br#"{"registrationId": "d", "payload": {"a": 1}}"#).ok(),
+            Some(Some(serde_json::json!({"a": 1})))
+        );
+        assert!(register_payload(b"{").is_err());
+        assert!(register_payload(b"[1]").is_err());
+    }
+}
