@@ -9,7 +9,9 @@
 //!   malformed `$rid` close this connection only (logged with the reason);
 //! - keep-alive `k` seconds closes after `1.5 k` seconds of silence; 0 means no limit;
 //! - CleanSession 0 is served as a clean session (DPS keeps none), and a QoS 2 subscription is
-//!   granted QoS 1.
+//!   granted QoS 1; answers go at QoS 1 with a packet id (QoS 0 to a device that subscribed at
+//!   QoS 0);
+//! - a refusing CONNACK is followed by an orderly close, so the device reads it.
 
 use super::codec::{ReadError, read_packet, write_packet};
 use super::connect::{self, Device};
@@ -24,7 +26,7 @@ use mqtt_proto::{Pid, QoS, QosPid, TopicName};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// An answer to publish: status, JSON body, and the `retry-after` to put in the topic.
 struct Answer {
@@ -55,7 +57,7 @@ where
         Ok(Err(ReadError::Malformed(
             mqtt_proto::Error::UnexpectedProtocol(_) | mqtt_proto::Error::InvalidProtocol(..),
         ))) => {
-            let _ = connack(&mut stream, ConnectReturnCode::UnacceptableProtocolVersion).await;
+            refuse(&mut stream, ConnectReturnCode::UnacceptableProtocolVersion).await;
             return closed(&peer, None, "not MQTT 3.1.1".into());
         }
         Ok(Err(e)) => return closed(&peer, None, format!("no CONNECT: {e}")),
@@ -68,7 +70,7 @@ where
         }
     };
     let Some(_slot) = app.mqtt.open(limits.max_mqtt_connections) else {
-        let _ = connack(&mut stream, ConnectReturnCode::ServerUnavailable).await;
+        refuse(&mut stream, ConnectReturnCode::ServerUnavailable).await;
         return closed(
             &peer,
             Some(&connect.client_id),
@@ -81,7 +83,7 @@ where
     let device = match connect::admit(&app, &connect, &peer) {
         Ok(device) => device,
         Err(code) => {
-            let _ = connack(&mut stream, code).await;
+            refuse(&mut stream, code).await;
             return;
         }
     };
@@ -95,6 +97,8 @@ where
     let silence = (connect.keep_alive > 0)
         .then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500));
     let mut next_pid: u16 = 0;
+    // Answers go at QoS 1, or 0 to a device that subscribed at 0.
+    let mut answer_qos = QoS::Level1;
     let id = device.registration_id.as_str();
     loop {
         let read = read_packet(&mut stream, max);
@@ -121,8 +125,10 @@ where
                         if &**filter != topics::RESPONSE_FILTER {
                             SubscribeReturnCode::Failure
                         } else if *qos == QoS::Level0 {
+                            answer_qos = QoS::Level0;
                             SubscribeReturnCode::MaxLevel0
                         } else {
+                            answer_qos = QoS::Level1;
                             SubscribeReturnCode::MaxLevel1
                         }
                     })
@@ -160,16 +166,21 @@ where
                     registration_id = id,
                     "request"
                 );
-                next_pid = next_pid.checked_add(1).unwrap_or(1);
-                let Ok(pid) = Pid::try_from(next_pid) else {
-                    continue;
+                let qos_pid = if answer_qos == QoS::Level0 {
+                    QosPid::Level0
+                } else {
+                    next_pid = next_pid.checked_add(1).unwrap_or(1);
+                    match Pid::try_from(next_pid) {
+                        Ok(pid) => QosPid::Level1(pid),
+                        Err(_) => continue,
+                    }
                 };
                 let topic = topics::response(answer.status, request.rid(), answer.retry_after);
                 let Ok(topic) = TopicName::try_from(topic.as_str()) else {
                     continue;
                 };
                 Packet::Publish(Publish::new(
-                    QosPid::Level1(pid),
+                    qos_pid,
                     topic,
                     Bytes::from(answer.body.to_string()),
                 ))
@@ -187,6 +198,34 @@ where
         }
     }
 }
+
+/// Sends a refusing CONNACK and closes so that the device reads it: the write side is shut
+/// (TLS close_notify, then FIN) and what the device already sent is read and dropped for a
+/// moment, since closing a socket with unread data would reset the connection and could
+/// destroy the CONNACK before the device reads it.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    code: ConnectReturnCode,
+) {
+    if connack(stream, code).await.is_err() {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+/// How long a refused connection is drained before it is dropped.
+const LINGER: Duration = Duration::from_secs(2);
 
 async fn connack<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<S>,
