@@ -206,3 +206,64 @@ fn a_symmetric_key_device_without_any_enrollment_is_told_so() {
         );
     });
 }
+
+/// The device SAS as each SDK writes it, over HTTPS: `skn` is optional, `sr` is signed as
+/// written (encoded or raw), fields come in any order; a foreign `skn` is still refused.
+#[test]
+fn every_sdk_spelling_of_the_device_sas_is_accepted_over_https() {
+    use dps_e2e::{sas_signature, unix_now, url_encode};
+    let t = TestEmulator::start();
+    let service = t.client();
+    rt().block_on(async {
+        let (primary, _) = symmetric_enrollment(&service, "sas-spellings", |_| {}).await;
+        let scope = t.emulator.id_scope().to_owned();
+        let resource = format!("{scope}/registrations/sas-spellings");
+        let se = unix_now() + 3600;
+        let encoded = url_encode(&resource);
+        let signed = |sr: &str| url_encode(&sas_signature(sr, se, &primary));
+        let spellings = [
+            // Python: encoded sr, signed encoded, no skn.
+            format!(
+                "SharedAccessSignature sr={encoded}&sig={}&se={se}",
+                signed(&encoded)
+            ),
+            // Node: raw sr, signed raw, skn before se.
+            format!(
+                "SharedAccessSignature sr={resource}&sig={}&skn=registration&se={se}",
+                signed(&resource)
+            ),
+            // C and C#: encoded sr with skn; here with the fields shuffled.
+            format!(
+                "SharedAccessSignature skn=registration&se={se}&sr={encoded}&sig={}",
+                signed(&encoded)
+            ),
+        ];
+        let put = |token: String| {
+            t.https()
+                .put(t.url(&format!(
+                    "/{scope}/registrations/sas-spellings/register?api-version=2021-10-01"
+                )))
+                .header("authorization", token)
+                .json(&serde_json::json!({"registrationId": "sas-spellings"}))
+                .send()
+        };
+        for token in spellings {
+            let status = put(token.clone()).await.expect("sent").status().as_u16();
+            assert!(matches!(status, 200 | 202), "{status} for {token}");
+        }
+        let foreign = format!(
+            "SharedAccessSignature sr={encoded}&sig={}&se={se}&skn=provisioningserviceowner",
+            signed(&encoded)
+        );
+        let refused = put(foreign).await.expect("sent");
+        assert_eq!(refused.status().as_u16(), 401);
+        let body: serde_json::Value = refused.json().await.expect("JSON body");
+        assert_eq!(body["errorCode"], 401002);
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("skn, when present, must be `registration`")),
+            "{body}"
+        );
+    });
+}
