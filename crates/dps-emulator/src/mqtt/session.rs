@@ -80,7 +80,16 @@ where
             ),
         );
     };
-    let device = match connect::admit(&app, &connect, &peer) {
+    let admitted = connect::admit(&app, &connect, &peer);
+    let code = admitted.as_ref().err().copied();
+    tracing::info!(
+        transport = peer.via.name(),
+        operation = "connect",
+        connack = code.unwrap_or(ConnectReturnCode::Accepted) as u8,
+        registration_id = &*connect.client_id,
+        "request"
+    );
+    let device = match admitted {
         Ok(device) => device,
         Err(code) => {
             refuse(&mut stream, code).await;
