@@ -491,3 +491,58 @@ impl TestEmulator {
         )
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Devices over MQTT (tests/tests/device_mqtt.rs): an emulator with its MQTT listener on
+// 127.0.0.1:0 beside HTTPS, and device clients over each transport.
+// ---------------------------------------------------------------------------------------------
+
+impl TestEmulator {
+    /// Starts an in-memory emulator with MQTT over TLS on a free 127.0.0.1 port (MQTT over
+    /// WebSocket is always on its HTTPS listener).
+    pub fn start_mqtt() -> Self {
+        Self::start_mqtt_with(|_| {})
+    }
+
+    /// [`Self::start_mqtt`] after `tweak` adjusts the test configuration.
+    pub fn start_mqtt_with(tweak: impl FnOnce(&mut EmulatorConfig)) -> Self {
+        Self::start_with(|c| {
+            c.mqtt_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+            tweak(c);
+        })
+    }
+
+    /// The endpoint a device client of `transport` is given: `mqtts://localhost:<mqtt port>`
+    /// for MQTT (panics when MQTT is off), the HTTPS device endpoint otherwise (MQTT over
+    /// WebSocket is served on it, and the client adds the path).
+    pub fn device_endpoint_for(&self, transport: dps_device_client::Transport) -> String {
+        match transport {
+            dps_device_client::Transport::Mqtt => self
+                .emulator
+                .mqtt_endpoint()
+                .expect("this emulator runs with MQTT on"),
+            _ => self.emulator.device_endpoint(),
+        }
+    }
+
+    /// A device client for `registration_id` speaking `transport`, with
+    /// [`Self::device_options`].
+    pub fn device_over(
+        &self,
+        transport: dps_device_client::Transport,
+        registration_id: &str,
+        auth: dps_device_client::DeviceAuth,
+    ) -> dps_device_client::ProvisioningDeviceClient {
+        dps_device_client::ProvisioningDeviceClient::new(
+            &self.device_endpoint_for(transport),
+            self.emulator.id_scope(),
+            registration_id,
+            auth,
+            Some(dps_device_client::DeviceClientOptions {
+                transport,
+                ..self.device_options()
+            }),
+        )
+        .expect("device client")
+    }
+}

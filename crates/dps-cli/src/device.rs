@@ -3,13 +3,14 @@
 
 use crate::Hint;
 use crate::context::{self, GlobalArgs};
+use crate::emulator::EmulatorInfo;
 use crate::output::OutputFormat;
 use crate::progress::Spinner;
 use anyhow::Context;
 use dps_chain::Cert;
 use dps_device_client::{
     DeviceAuth, DeviceClientOptions, DeviceRegistrationResult, GLOBAL_ENDPOINT,
-    ProvisioningDeviceClient, RegisterOptions,
+    ProvisioningDeviceClient, RegisterOptions, Transport,
 };
 use dps_protocol::auth::Secret;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,9 @@ pub enum DeviceCommand {
     /// X.509: --cert (the leaf, or the leaf followed by its intermediates) and --key; the
     /// registration id defaults to the certificate's CN. Symmetric key: --registration-id with
     /// --symmetric-key (individual enrollment) or --group-key (enrollment group).
+    ///
+    /// --transport mqtt or mqtt-ws registers over MQTT as the device SDKs do (port 8883, or a
+    /// WebSocket on port 443); with --emulator the endpoints come from its emulator.json.
     ///
     /// Examples:
     ///   dps-cli device register --emulator --cert certs/certs/dev1-full-chain.cert.pem --key certs/private/dev1.key.pem
@@ -70,12 +74,39 @@ pub struct RegisterArgs {
     /// A custom JSON payload for the allocation webhook.
     #[arg(long, value_name = "JSON")]
     pub payload: Option<String>,
-    /// HTTP(S) proxy URL.
+    /// HTTP(S) proxy URL (HTTPS transport only).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+    /// The protocol: https, mqtt (MQTT over TLS, port 8883) or mqtt-ws (MQTT over a WebSocket,
+    /// port 443). With --endpoint, give mqtts://HOST:PORT for mqtt; over MQTT only the CAs of
+    /// --ca-file and --emulator are trusted.
+    #[arg(long, value_enum, value_name = "TRANSPORT", default_value_t = TransportArg::Https)]
+    pub transport: TransportArg,
     /// Give up after this many seconds, polls included.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+}
+
+/// The values of `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportArg {
+    /// The HTTPS device API.
+    Https,
+    /// MQTT 3.1.1 over TLS (port 8883).
+    Mqtt,
+    /// MQTT 3.1.1 over a secure WebSocket (port 443, path /$iothub/websocket).
+    #[value(name = "mqtt-ws")]
+    MqttWs,
+}
+
+impl From<TransportArg> for Transport {
+    fn from(t: TransportArg) -> Self {
+        match t {
+            TransportArg::Https => Transport::Https,
+            TransportArg::Mqtt => Transport::Mqtt,
+            TransportArg::MqttWs => Transport::MqttWebSocket,
+        }
+    }
 }
 
 /// Runs a device command.
@@ -100,19 +131,30 @@ pub fn register(
         ));
     }
     let target = context::resolve(global)?;
+    let transport = Transport::from(args.transport);
+    let endpoint = endpoint(args, target.emulator.as_ref(), global)?;
     let emulator = target.emulator;
+    if transport != Transport::Https {
+        if args.proxy.is_some() {
+            return Err(crate::Usage::error(format!(
+                "--proxy works over --transport https only, not {transport}"
+            )));
+        }
+        if target.trusted_ca_pem.is_empty() {
+            return Err(crate::Usage::error(format!(
+                "--transport {transport} trusts only the CAs it is given and does not read the                  system's roots yet: pass --ca-file with the service's root CA (for Azure DPS,                  DigiCert Global Root G2), or --emulator"
+            )));
+        }
+    }
     let options = DeviceClientOptions {
+        transport,
         total_timeout: Duration::from_secs(args.timeout.max(1)),
         proxy: args.proxy.clone(),
+        // Over MQTT the system's roots are not read: the given CAs are the trust.
+        trust_only_custom_ca: target.trust_only_custom_ca || transport != Transport::Https,
         trusted_ca_pem: target.trusted_ca_pem,
-        trust_only_custom_ca: target.trust_only_custom_ca,
         ..DeviceClientOptions::default()
     };
-    let endpoint = args
-        .endpoint
-        .clone()
-        .or_else(|| emulator.as_ref().map(|i| i.device_endpoint.clone()))
-        .unwrap_or_else(|| GLOBAL_ENDPOINT.to_owned());
     let id_scope = args
         .id_scope
         .clone()
@@ -128,11 +170,46 @@ pub fn register(
     let (auth, registration_id) = attestation(args)?;
     let client =
         ProvisioningDeviceClient::new(&endpoint, &id_scope, &registration_id, auth, Some(options))?;
+    let endpoint = client.endpoint();
     let spinner = Spinner::new(format!("registering {registration_id} with {endpoint}..."));
     let outcome = crate::runtime()?
         .block_on(client.register(payload.map(|p| RegisterOptions::default().with_payload(p))));
     spinner.finish();
     outcome.map_err(|e| crate::refusal::refusal(&e, args, global, &registration_id, &endpoint))
+}
+
+/// The endpoint of `--transport`: `--endpoint`, else the emulator's (its `mqttEndpoint` for
+/// mqtt; its device endpoint for https and mqtt-ws, which the client reads as
+/// `wss://host:port/$iothub/websocket`), else Azure's global endpoint.
+fn endpoint(
+    args: &RegisterArgs,
+    emulator: Option<&EmulatorInfo>,
+    global: &GlobalArgs,
+) -> anyhow::Result<String> {
+    if let Some(e) = &args.endpoint {
+        return Ok(e.clone());
+    }
+    let Some(info) = emulator else {
+        return Ok(GLOBAL_ENDPOINT.to_owned());
+    };
+    if args.transport != TransportArg::Mqtt {
+        return Ok(info.device_endpoint.clone());
+    }
+    info.mqtt_endpoint.clone().ok_or_else(|| {
+        Hint::error(
+            format!(
+                "the emulator runs with MQTT off ({} has no mqttEndpoint), so --transport mqtt \
+                 has nothing to connect to",
+                info.path.display()
+            ),
+            format!(
+                "stop it and start it without --mqtt-listen off (MQTT is on by default, port \
+                 8883): `{}`; or register with --transport mqtt-ws (MQTT over a WebSocket on its \
+                 HTTPS port) or https",
+                global.start_emulator_command()
+            ),
+        )
+    })
 }
 
 /// The attestation and the registration id.

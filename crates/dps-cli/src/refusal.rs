@@ -152,6 +152,12 @@ pub(crate) fn doctor_command(
         " --registration-id {}",
         shell_word(registration_id)
     ));
+    if args.transport != crate::device::TransportArg::Https {
+        cmd.push_str(&format!(
+            " --transport {}",
+            dps_device_client::Transport::from(args.transport)
+        ));
+    }
     global.hint_command(cmd)
 }
 

@@ -1,6 +1,9 @@
 //! [`ProvisioningDeviceClient`]: one registration, polled to its end.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::https::{Call, HttpsTransport};
+use crate::mqtt::{MqttSession, MqttTransport};
+use crate::transport::{Reply, Target, Transport};
 use dps_protocol::auth::{
     DEVICE_KEY_NAME, SasToken, Secret, derive_device_key, device_resource, unix_now,
 };
@@ -8,10 +11,13 @@ use dps_protocol::errors::ErrorClass;
 use dps_protocol::models::{
     DeviceRegistrationResult, RegistrationOperationStatus, RegistrationStatus,
 };
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde_json::{Value, json};
 use std::fmt;
 use std::time::{Duration, Instant};
+
+/// The agent the client names itself with: the HTTP `User-Agent`, and the MQTT username's
+/// `ClientVersion`.
+pub(crate) const USER_AGENT: &str = concat!("dps-rs-device/", env!("CARGO_PKG_VERSION"));
 
 /// Azure's global device provisioning endpoint.
 pub const GLOBAL_ENDPOINT: &str = "https://global.azure-devices-provisioning.net";
@@ -58,19 +64,25 @@ impl fmt::Debug for DeviceAuth {
 /// Options of [`ProvisioningDeviceClient`].
 #[derive(Debug, Clone)]
 pub struct DeviceClientOptions {
-    /// The `api-version` sent (default `2021-10-01`).
+    /// The protocol: HTTPS (the default), MQTT or MQTT over WebSocket. How the endpoint is read
+    /// for each is on [`Transport`].
+    pub transport: Transport,
+    /// The `api-version` sent over HTTPS (default `2021-10-01`). MQTT sends `2019-03-31` in
+    /// its username, as the official device SDKs do.
     pub api_version: String,
     /// Extra CA certificates (PEM) to trust, e.g. the emulator's.
     pub trusted_ca_pem: Vec<Vec<u8>>,
-    /// Trust only `trusted_ca_pem`, not the system roots.
+    /// Trust only `trusted_ca_pem`, not the system roots. The MQTT transports require it for
+    /// now: they do not read the system's roots.
     pub trust_only_custom_ca: bool,
-    /// HTTP(S) proxy URL.
+    /// HTTP(S) proxy URL (HTTPS transport only; the MQTT transports refuse one).
     pub proxy: Option<String>,
-    /// Timeout of one HTTP request.
+    /// Timeout of one request: an HTTP exchange, or an MQTT connection or response.
     pub request_timeout: Duration,
     /// Upper bound of the whole registration, polls included.
     pub total_timeout: Duration,
-    /// Wait between polls when the service sends no `Retry-After`.
+    /// Wait between polls when the service sends no `Retry-After` (over MQTT: no
+    /// `retry-after` in the response topic), and between CONNECTs refused as unavailable.
     pub default_poll_interval: Duration,
     /// Cap on a single wait, whatever `Retry-After` says.
     pub max_poll_interval: Duration,
@@ -79,6 +91,7 @@ pub struct DeviceClientOptions {
 impl Default for DeviceClientOptions {
     fn default() -> Self {
         Self {
+            transport: Transport::Https,
             api_version: "2021-10-01".to_owned(),
             trusted_ca_pem: Vec::new(),
             trust_only_custom_ca: false,
@@ -119,19 +132,34 @@ impl RegisterOptions {
 pub struct RegistrationStatusOptions {}
 
 /// Registers one device.
+///
+/// Over HTTPS every request is its own exchange; over MQTT one connection carries the
+/// registration and its polls and is closed with DISCONNECT when the outcome is known.
 #[derive(Debug, Clone)]
 pub struct ProvisioningDeviceClient {
-    http: reqwest::Client,
-    endpoint: url::Url,
+    inner: Inner,
     id_scope: String,
     registration_id: String,
     auth: DeviceAuth,
     options: DeviceClientOptions,
 }
 
+#[derive(Debug, Clone)]
+enum Inner {
+    Https(HttpsTransport),
+    Mqtt(MqttTransport),
+}
+
+/// The connection of one registration.
+enum Session<'a> {
+    Https(&'a HttpsTransport),
+    Mqtt(Box<MqttSession>),
+}
+
 impl ProvisioningDeviceClient {
     /// A client for `registration_id` in `id_scope` at `endpoint` ([`GLOBAL_ENDPOINT`] for Azure,
-    /// the emulator's `deviceEndpoint` offline).
+    /// the emulator's `deviceEndpoint` offline, or its `mqttEndpoint` for MQTT), speaking
+    /// `options.transport` ([`Transport`] says how each reads the endpoint).
     pub fn new(
         endpoint: &str,
         id_scope: &str,
@@ -141,60 +169,37 @@ impl ProvisioningDeviceClient {
     ) -> Result<Self> {
         let options = options.unwrap_or_default();
         let invalid = |m: String| Error::new(ErrorKind::InvalidInput, m);
-        let endpoint = url::Url::parse(
-            if endpoint.contains("://") {
-                endpoint.to_owned()
-            } else {
-                format!("https://{endpoint}")
-            }
-            .as_str(),
-        )
-        .map_err(|e| invalid(format!("invalid endpoint {endpoint:?}: {e}")))?;
+        let target = crate::transport::resolve(endpoint, options.transport).map_err(invalid)?;
         dps_protocol::check_registration_id(registration_id).map_err(|e| invalid(e.to_string()))?;
         if id_scope.is_empty() || !id_scope.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(invalid(format!("invalid ID scope {id_scope:?}")));
         }
-        let mut b = reqwest::Client::builder()
-            .timeout(options.request_timeout)
-            .user_agent(concat!("dps-rs-device/", env!("CARGO_PKG_VERSION")));
-        let mut certs = Vec::new();
-        for pem in &options.trusted_ca_pem {
-            certs.extend(
-                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                    invalid(format!("a trusted CA certificate is not valid PEM: {e}"))
-                })?,
-            );
-        }
-        b = if options.trust_only_custom_ca {
-            b.tls_certs_only(certs)
-        } else {
-            b.tls_certs_merge(certs)
-        };
-        if let Some(p) = &options.proxy {
-            b = b
-                .proxy(reqwest::Proxy::all(p).map_err(|e| invalid(format!("invalid proxy: {e}")))?);
-        }
-        if let DeviceAuth::X509 {
-            certificate_chain_pem,
-            private_key_pem,
-        } = &auth
-        {
-            let mut pem = private_key_pem.expose().as_bytes().to_vec();
-            pem.push(b'\n');
-            pem.extend_from_slice(certificate_chain_pem);
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                invalid(format!(
-                    "the certificate chain and key cannot be used for TLS: {e}"
+        let inner = match target {
+            Target::Https(url) => Inner::Https(HttpsTransport::new(
+                url,
+                device_resource(id_scope, registration_id),
+                &auth,
+                &options,
+            )?),
+            mqtt => {
+                if options.proxy.is_some() {
+                    return Err(invalid(format!(
+                        "a proxy is supported over HTTPS only, not over {}",
+                        options.transport
+                    )));
+                }
+                let tls = crate::tls::client_config(&options, &auth)?;
+                Inner::Mqtt(MqttTransport::new(
+                    mqtt,
+                    tls,
+                    id_scope,
+                    registration_id,
+                    options.request_timeout,
                 ))
-            })?;
-            b = b.identity(identity);
-        }
-        let http = b
-            .build()
-            .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
+            }
+        };
         Ok(Self {
-            http,
-            endpoint,
+            inner,
             id_scope: id_scope.to_owned(),
             registration_id: registration_id.to_owned(),
             auth,
@@ -202,20 +207,9 @@ impl ProvisioningDeviceClient {
         })
     }
 
-    fn url(&self, tail: &str) -> url::Url {
-        let mut u = self.endpoint.clone();
-        u.set_path(&format!(
-            "{}/{}/registrations/{}{tail}",
-            self.endpoint.path().trim_end_matches('/'),
-            self.id_scope,
-            self.registration_id
-        ));
-        u.query_pairs_mut()
-            .append_pair("api-version", &self.options.api_version);
-        u
-    }
-
-    fn authorization(&self) -> Result<Option<String>> {
+    /// The SAS token of a symmetric-key device (`None` for X.509): signed with the individual
+    /// key or the key derived from the group's, `skn=registration`, valid for an hour.
+    fn sas_token(&self) -> Result<Option<String>> {
         let key = match &self.auth {
             DeviceAuth::X509 { .. } => return Ok(None),
             DeviceAuth::SymmetricKey(k) => k.clone(),
@@ -233,43 +227,58 @@ impl ProvisioningDeviceClient {
             })
     }
 
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        tail: &str,
-        body: &Value,
-    ) -> Result<(u16, HeaderMap, Vec<u8>)> {
-        let mut req = self
-            .http
-            .request(method, self.url(tail))
-            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body.to_string());
-        if let Some(a) = self.authorization()? {
-            req = req.header(AUTHORIZATION, a);
+    /// Opens the registration's connection: nothing over HTTPS; over MQTT, CONNECT (tried
+    /// again while the server answers "unavailable", within the budget) and the subscription.
+    async fn open(&self, started: Instant) -> Result<Session<'_>> {
+        let mqtt = match &self.inner {
+            Inner::Https(h) => return Ok(Session::Https(h)),
+            Inner::Mqtt(m) => m,
+        };
+        loop {
+            match mqtt.connect(self.sas_token()?).await {
+                Err(e) if e.kind() == ErrorKind::Server => {
+                    let wait = self.poll_wait(None);
+                    if started.elapsed() + wait > self.options.total_timeout {
+                        return Err(Error::new(
+                            ErrorKind::Server,
+                            format!("{}, until the time budget ran out", e.message()),
+                        ));
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other.map(|s| Session::Mqtt(Box::new(s))),
+            }
         }
-        let resp = req.send().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                format!("cannot reach {}: {}", self.endpoint, chain(&e)),
-            )
-            .with_source(e)
-        })?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                format!("reading the response: {}", chain(&e)),
-            )
-            .with_source(e)
-        })?;
-        Ok((status, headers, body.to_vec()))
+    }
+
+    async fn send(&self, session: &mut Session<'_>, call: Call<'_>) -> Result<Reply> {
+        match session {
+            Session::Https(h) => h.send(call, self.sas_token()?).await,
+            Session::Mqtt(m) => match call {
+                Call::Register(body) => m.register(body.to_string().into_bytes()).await,
+                Call::Poll(op) => m.poll(op).await,
+                Call::Status(_) => Err(no_status_over_mqtt()),
+            },
+        }
+    }
+
+    async fn wait(session: &mut Session<'_>, duration: Duration) -> Result<()> {
+        match session {
+            Session::Https(_) => {
+                tokio::time::sleep(duration).await;
+                Ok(())
+            }
+            Session::Mqtt(m) => m.idle(duration).await,
+        }
     }
 
     /// Registers the device (with `options.payload`, custom data for the allocation webhook),
     /// polls until the service decides, and returns the assignment. A `failed` or `disabled`
     /// outcome is an error carrying the service's code and message.
+    ///
+    /// Over MQTT a SAS token the service refuses ends the registration at CONNECT: the error
+    /// is [`ErrorKind::Unauthorized`] with no status or code, since the device learns nothing
+    /// more.
     pub async fn register(
         &self,
         options: Option<RegisterOptions>,
@@ -280,50 +289,68 @@ impl ProvisioningDeviceClient {
         if let Some(p) = options.payload {
             body["payload"] = p;
         }
+        let mut session = self.open(started).await?;
+        let outcome = self.run(&mut session, &body, started).await;
+        if let Session::Mqtt(m) = session {
+            m.close().await;
+        }
+        outcome
+    }
+
+    async fn run(
+        &self,
+        session: &mut Session<'_>,
+        body: &Value,
+        started: Instant,
+    ) -> Result<DeviceRegistrationResult> {
         let (mut op, mut hint) = loop {
-            let (status, headers, bytes) =
-                self.send(reqwest::Method::PUT, "/register", &body).await?;
-            if let Some(wait) = self.transient_wait(status, &headers, started)? {
-                tokio::time::sleep(wait).await;
+            let reply = self.send(session, Call::Register(body)).await?;
+            if let Some(wait) = self.transient_wait(&reply, started)? {
+                Self::wait(session, wait).await?;
                 continue;
             }
-            break (
-                self.operation(status, &headers, &bytes)?,
-                retry_after(&headers),
-            );
+            break (operation(&reply)?, reply.retry_after);
         };
         tracing::debug!(operation = %op.operation_id, status = %op.status, "registration accepted");
-        let tail = format!("/operations/{}", op.operation_id);
         while matches!(
             op.status,
             RegistrationStatus::Assigning | RegistrationStatus::Unassigned
         ) {
             let wait = self.poll_wait(hint);
             self.check_budget(started, wait)?;
-            tokio::time::sleep(wait).await;
-            let (status, headers, bytes) =
-                self.send(reqwest::Method::GET, &tail, &json!({})).await?;
-            hint = retry_after(&headers);
-            if self.transient_wait(status, &headers, started)?.is_some() {
+            Self::wait(session, wait).await?;
+            let reply = self.send(session, Call::Poll(&op.operation_id)).await?;
+            hint = reply.retry_after;
+            if self.transient_wait(&reply, started)?.is_some() {
                 continue;
             }
-            op = self.operation(status, &headers, &bytes)?;
+            op = operation(&reply)?;
         }
         finish(op)
     }
 
     /// Asks for the device's current registration (`POST {idScope}/registrations/{id}`).
+    ///
+    /// HTTPS only: DPS has no such request over MQTT, so the MQTT transports answer
+    /// [`ErrorKind::InvalidInput`] without connecting.
     pub async fn registration_status(
         &self,
         options: Option<RegistrationStatusOptions>,
     ) -> Result<DeviceRegistrationResult> {
         let _ = options;
+        let Inner::Https(https) = &self.inner else {
+            return Err(no_status_over_mqtt());
+        };
         let body = json!({"registrationId": self.registration_id});
-        let (status, headers, bytes) = self.send(reqwest::Method::POST, "", &body).await?;
-        if !(200..300).contains(&status) {
-            return Err(Error::from_response(status, &bytes, request_id(&headers)));
+        let reply = https.send(Call::Status(&body), self.sas_token()?).await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(Error::from_response(
+                reply.status,
+                &reply.body,
+                reply.request_id.as_deref(),
+            ));
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
+        serde_json::from_slice(&reply.body).map_err(|e| {
             Error::new(
                 ErrorKind::Protocol,
                 format!("unexpected registration status: {e}"),
@@ -331,32 +358,25 @@ impl ProvisioningDeviceClient {
         })
     }
 
-    fn operation(
-        &self,
-        status: u16,
-        headers: &HeaderMap,
-        bytes: &[u8],
-    ) -> Result<RegistrationOperationStatus> {
-        if !(200..300).contains(&status) {
-            return Err(Error::from_response(status, bytes, request_id(headers)));
+    /// The endpoint this client talks to, as the transport reads it (e.g.
+    /// `wss://localhost:8443/$iothub/websocket` for MQTT over WebSocket).
+    pub fn endpoint(&self) -> String {
+        match &self.inner {
+            Inner::Https(h) => h.endpoint().to_string(),
+            Inner::Mqtt(m) => m.endpoint(),
         }
-        serde_json::from_slice(bytes).map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("unexpected operation status (HTTP {status}): {e}"),
-            )
-        })
+    }
+
+    /// The transport this client speaks.
+    pub fn transport(&self) -> Transport {
+        self.options.transport
     }
 
     /// For 429 and 5xx: how long to wait before trying again, within the budget.
-    fn transient_wait(
-        &self,
-        status: u16,
-        headers: &HeaderMap,
-        started: Instant,
-    ) -> Result<Option<Duration>> {
+    fn transient_wait(&self, reply: &Reply, started: Instant) -> Result<Option<Duration>> {
+        let status = reply.status;
         if status == 429 || (500..=599).contains(&status) {
-            let wait = self.poll_wait(retry_after(headers));
+            let wait = self.poll_wait(reply.retry_after);
             if started.elapsed() + wait > self.options.total_timeout {
                 return Err(Error::new(
                     ErrorClass::from_status(status).into(),
@@ -389,18 +409,29 @@ impl ProvisioningDeviceClient {
     }
 }
 
-/// The server's retry hint in any of its forms ([`dps_protocol::retry_after::delay`], as the
-/// service client reads it).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    dps_protocol::retry_after::delay(
-        |name| headers.get(name).and_then(|v| v.to_str().ok()),
-        std::time::SystemTime::now(),
+fn no_status_over_mqtt() -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        "DPS answers a registration-status request over HTTPS only: use Transport::Https",
     )
 }
 
-/// `x-ms-request-id`, which stands in for a missing `trackingId`.
-fn request_id(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-ms-request-id").and_then(|v| v.to_str().ok())
+/// The operation a 2xx reply carries; any other status is the service's error.
+fn operation(reply: &Reply) -> Result<RegistrationOperationStatus> {
+    let status = reply.status;
+    if !(200..300).contains(&status) {
+        return Err(Error::from_response(
+            status,
+            &reply.body,
+            reply.request_id.as_deref(),
+        ));
+    }
+    serde_json::from_slice(&reply.body).map_err(|e| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("unexpected operation status (status {status}): {e}"),
+        )
+    })
 }
 
 fn finish(op: RegistrationOperationStatus) -> Result<DeviceRegistrationResult> {
@@ -432,14 +463,4 @@ fn finish(op: RegistrationOperationStatus) -> Result<DeviceRegistrationResult> {
         )
         .with_code(state.error_code)),
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg = format!("{msg}: {s}");
-        source = s.source();
-    }
-    msg
 }

@@ -176,6 +176,21 @@ impl std::error::Error for Error {
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `e` and its sources, joined with `: `; a source whose text is already there (many errors
+/// print their source themselves) is left out.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        source = s.source();
+    }
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +222,20 @@ mod tests {
         assert_eq!((e.kind(), e.message()), (ErrorKind::Forbidden, "forbidden"));
         let e = Error::from_response(418, br#"{"code":"x"}"#, None);
         assert_eq!((e.kind(), e.code()), (ErrorKind::Http, None));
+    }
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        enum E {
+            #[error("outer: {0}")]
+            Repeats(#[source] std::io::Error),
+            #[error("outer")]
+            Hides(#[source] std::io::Error),
+        }
+        let io = || std::io::Error::other("inner");
+        assert_eq!(chain(&E::Repeats(io())), "outer: inner");
+        assert_eq!(chain(&E::Hides(io())), "outer: inner");
     }
 
     #[test]

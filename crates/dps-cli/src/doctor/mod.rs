@@ -15,6 +15,7 @@ mod fixes;
 mod leaf;
 mod render;
 mod service;
+mod transport;
 mod validity;
 mod verdict;
 
@@ -59,6 +60,10 @@ pub struct DoctorArgs {
     /// The registration id the device will use [default: the certificate's CN].
     #[arg(long, value_name = "ID")]
     pub registration_id: Option<String>,
+    /// The protocol the device registers over (https, mqtt, mqtt-ws): adds a `transport` note
+    /// on how it learns the verdicts over it (over MQTT a refused chain arrives after CONNECT).
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    pub transport: Option<crate::device::TransportArg>,
 }
 
 /// How a check came out.
@@ -244,6 +249,7 @@ pub fn diagnose(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Vec<Ch
     for c in &mut checks {
         c.fix = c.fix.take().map(|f| global.hint(f));
     }
+    checks.extend(args.transport.map(transport::note));
     Ok(checks)
 }
 
