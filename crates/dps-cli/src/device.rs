@@ -78,8 +78,7 @@ pub struct RegisterArgs {
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// The protocol: https, mqtt (MQTT over TLS, port 8883) or mqtt-ws (MQTT over a WebSocket,
-    /// port 443). With --endpoint, give mqtts://HOST:PORT for mqtt; over MQTT only the CAs of
-    /// --ca-file and --emulator are trusted.
+    /// port 443). With --endpoint, give mqtts://HOST:PORT for mqtt.
     #[arg(long, value_enum, value_name = "TRANSPORT", default_value_t = TransportArg::Https)]
     pub transport: TransportArg,
     /// Give up after this many seconds, polls included.
@@ -134,24 +133,16 @@ pub fn register(
     let transport = Transport::from(args.transport);
     let endpoint = endpoint(args, target.emulator.as_ref(), global)?;
     let emulator = target.emulator;
-    if transport != Transport::Https {
-        if args.proxy.is_some() {
-            return Err(crate::Usage::error(format!(
-                "--proxy works over --transport https only, not {transport}"
-            )));
-        }
-        if target.trusted_ca_pem.is_empty() {
-            return Err(crate::Usage::error(format!(
-                "--transport {transport} trusts only the CAs it is given and does not read the                  system's roots yet: pass --ca-file with the service's root CA (for Azure DPS,                  DigiCert Global Root G2), or --emulator"
-            )));
-        }
+    if transport != Transport::Https && args.proxy.is_some() {
+        return Err(crate::Usage::error(format!(
+            "--proxy works over --transport https only, not {transport}"
+        )));
     }
     let options = DeviceClientOptions {
         transport,
         total_timeout: Duration::from_secs(args.timeout.max(1)),
         proxy: args.proxy.clone(),
-        // Over MQTT the system's roots are not read: the given CAs are the trust.
-        trust_only_custom_ca: target.trust_only_custom_ca || transport != Transport::Https,
+        trust_only_custom_ca: target.trust_only_custom_ca,
         trusted_ca_pem: target.trusted_ca_pem,
         ..DeviceClientOptions::default()
     };

@@ -200,21 +200,6 @@ fn mqtt_usage_errors_exit_2() {
         .stderr(predicate::str::contains(
             "--proxy works over --transport https only",
         ));
-    // Without a CA to trust (no --emulator, no --ca-file) MQTT has nothing to verify with.
-    cargo_bin_cmd!("dps-cli")
-        .env_remove("DPS_CA_FILE")
-        .args([
-            "device",
-            "register",
-            "--transport",
-            "mqtt",
-            "--id-scope",
-            "0ne00000000",
-        ])
-        .args(["--registration-id", "p", "--group-key", GROUP_KEY])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("pass --ca-file"));
     cargo_bin_cmd!("dps-cli")
         .args([
             "device",

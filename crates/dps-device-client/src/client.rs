@@ -72,8 +72,7 @@ pub struct DeviceClientOptions {
     pub api_version: String,
     /// Extra CA certificates (PEM) to trust, e.g. the emulator's.
     pub trusted_ca_pem: Vec<Vec<u8>>,
-    /// Trust only `trusted_ca_pem`, not the system roots. The MQTT transports require it for
-    /// now: they do not read the system's roots.
+    /// Trust only `trusted_ca_pem`, not the system roots (on every transport).
     pub trust_only_custom_ca: bool,
     /// HTTP(S) proxy URL (HTTPS transport only; the MQTT transports refuse one).
     pub proxy: Option<String>,

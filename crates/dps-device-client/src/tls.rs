@@ -10,23 +10,14 @@ use std::sync::Arc;
 
 /// A TLS client configuration (aws-lc-rs, TLS 1.2 and 1.3, no ALPN) that trusts
 /// `options.trusted_ca_pem` and presents the X.509 chain and key of `auth`, if any.
-///
-/// The system's roots are not read on this path yet: with `trust_only_custom_ca` unset the
-/// configuration is refused with a message that says what to give instead.
+/// With `trust_only_custom_ca` unset, the system's roots are trusted too (through
+/// rustls-platform-verifier, as on the HTTPS path).
 pub(crate) fn client_config(
     options: &DeviceClientOptions,
     auth: &DeviceAuth,
 ) -> Result<Arc<rustls::ClientConfig>> {
     let invalid = |m: String| Error::new(ErrorKind::InvalidInput, m);
-    if !options.trust_only_custom_ca {
-        return Err(invalid(format!(
-            "the {} transport trusts only the CA certificates given in trusted_ca_pem: it does \
-             not read the system's roots yet. Give the service's root CA (for Azure DPS, \
-             DigiCert Global Root G2) and set trust_only_custom_ca",
-            options.transport
-        )));
-    }
-    let mut roots = RootCertStore::empty();
+    let mut custom = Vec::new();
     for pem in &options.trusted_ca_pem {
         let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
@@ -36,17 +27,29 @@ pub(crate) fn client_config(
                 "a trusted CA certificate holds no PEM certificate".to_owned(),
             ));
         }
-        for cert in certs {
+        custom.extend(certs);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(format!("cannot configure TLS: {e}")))?;
+    let builder = if options.trust_only_custom_ca {
+        let mut roots = RootCertStore::empty();
+        for cert in custom {
             roots
                 .add(cert)
                 .map_err(|e| invalid(format!("a trusted CA certificate cannot be used: {e}")))?;
         }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(format!("cannot configure TLS: {e}")))?
-        .with_root_certificates(roots);
+        builder.with_root_certificates(roots)
+    } else {
+        // The system's roots plus the given ones, as reqwest trusts them on the HTTPS path.
+        let verifier =
+            rustls_platform_verifier::Verifier::new_with_extra_roots(custom, provider)
+                .map_err(|e| invalid(format!("cannot read the system's trusted roots: {e}")))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+    };
     let config = match auth {
         DeviceAuth::X509 {
             certificate_chain_pem,
@@ -125,11 +128,8 @@ mod tests {
             assert!(!e.message().contains("PRIVATE KEY"), "{e}");
         };
         let sym = DeviceAuth::GroupKey(Secret::from("a2V5"));
-        check(
-            &options(false, cert.as_bytes()),
-            &sym,
-            "does not read the system's roots",
-        );
+        // Beside the system's roots, as on the HTTPS path.
+        assert!(client_config(&options(false, cert.as_bytes()), &sym).is_ok());
         check(
             &options(true, b"not a pem"),
             &sym,
