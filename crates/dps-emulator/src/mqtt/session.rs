@@ -49,36 +49,42 @@ where
         Ok(Ok(Packet::Connect(c))) => c,
         Ok(Ok(other)) => {
             return closed(
+                &mut stream,
                 &peer,
                 None,
                 format!("{:?} before CONNECT", other.get_type()),
-            );
+            )
+            .await;
         }
         Ok(Err(ReadError::Malformed(
             mqtt_proto::Error::UnexpectedProtocol(_) | mqtt_proto::Error::InvalidProtocol(..),
         ))) => {
-            refuse(&mut stream, ConnectReturnCode::UnacceptableProtocolVersion).await;
-            return closed(&peer, None, "not MQTT 3.1.1".into());
+            let _ = connack(&mut stream, ConnectReturnCode::UnacceptableProtocolVersion).await;
+            return closed(&mut stream, &peer, None, "not MQTT 3.1.1".into()).await;
         }
-        Ok(Err(e)) => return closed(&peer, None, format!("no CONNECT: {e}")),
+        Ok(Err(e)) => return closed(&mut stream, &peer, None, format!("no CONNECT: {e}")).await,
         Err(_) => {
             return closed(
+                &mut stream,
                 &peer,
                 None,
                 format!("no CONNECT within {:?}", limits.mqtt_connect_timeout),
-            );
+            )
+            .await;
         }
     };
     let Some(_slot) = app.mqtt.open(limits.max_mqtt_connections) else {
-        refuse(&mut stream, ConnectReturnCode::ServerUnavailable).await;
+        let _ = connack(&mut stream, ConnectReturnCode::ServerUnavailable).await;
         return closed(
+            &mut stream,
             &peer,
             Some(&connect.client_id),
             format!(
                 "{} MQTT connections are open, the limit",
                 limits.max_mqtt_connections
             ),
-        );
+        )
+        .await;
     };
     let admitted = connect::admit(&app, &connect, &peer);
     let code = admitted.as_ref().err().copied();
@@ -114,14 +120,22 @@ where
         let packet = match silence {
             Some(limit) => match tokio::time::timeout(limit, read).await {
                 Ok(r) => r,
-                Err(_) => return closed(&peer, Some(id), format!("silent for {limit:?}")),
+                Err(_) => {
+                    return closed(
+                        &mut stream,
+                        &peer,
+                        Some(id),
+                        format!("silent for {limit:?}"),
+                    )
+                    .await;
+                }
             },
             None => read.await,
         };
         let packet = match packet {
             Ok(p) => p,
             Err(ReadError::Closed) => return,
-            Err(e) => return closed(&peer, Some(id), e.to_string()),
+            Err(e) => return closed(&mut stream, &peer, Some(id), e.to_string()).await,
         };
         let reply = match packet {
             Packet::Pingreq => Packet::Pingresp,
@@ -150,12 +164,16 @@ where
                 let request = match (&p.qos_pid, topics::parse(&p.topic_name)) {
                     (QosPid::Level2(_), _) => {
                         return closed(
+                            &mut stream,
                             &peer,
                             Some(id),
                             "a QoS 2 publish (DPS allows 0 and 1)".into(),
-                        );
+                        )
+                        .await;
                     }
-                    (_, Err(e)) => return closed(&peer, Some(id), e.to_string()),
+                    (_, Err(e)) => {
+                        return closed(&mut stream, &peer, Some(id), e.to_string()).await;
+                    }
                     (_, Ok(r)) => r,
                 };
                 if let QosPid::Level1(pid) = p.qos_pid
@@ -196,10 +214,12 @@ where
             }
             other => {
                 return closed(
+                    &mut stream,
                     &peer,
                     Some(id),
                     format!("{:?} is not a packet a device sends here", other.get_type()),
-                );
+                )
+                .await;
             }
         };
         if write_packet(&mut stream, &reply).await.is_err() {
@@ -208,17 +228,21 @@ where
     }
 }
 
-/// Sends a refusing CONNACK and closes so that the device reads it: the write side is shut
-/// (TLS close_notify, then FIN) and what the device already sent is read and dropped for a
-/// moment, since closing a socket with unread data would reset the connection and could
-/// destroy the CONNACK before the device reads it.
+/// Sends a refusing CONNACK and closes in order ([`linger`]).
 async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<S>,
     code: ConnectReturnCode,
 ) {
-    if connack(stream, code).await.is_err() {
-        return;
+    if connack(stream, code).await.is_ok() {
+        linger(stream).await;
     }
+}
+
+/// Closes a connection so that the device reads what it was sent last: the write side is shut
+/// (TLS close_notify, then FIN) and what the device already sent is read and dropped for a
+/// moment, since closing a socket with unread data would reset the connection and could
+/// destroy a CONNACK before the device reads it.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut BufReader<S>) {
     let _ = stream.shutdown().await;
     let drain = async {
         let mut sink = [0u8; 4096];
@@ -243,14 +267,20 @@ async fn connack<S: AsyncRead + AsyncWrite + Unpin>(
     write_packet(stream, &Packet::Connack(Connack::new(false, code))).await
 }
 
-/// Logs why the emulator closed a connection.
-fn closed(peer: &Peer, registration_id: Option<&str>, reason: String) {
+/// Logs why the emulator closes a connection, and closes it in order ([`linger`]).
+async fn closed<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    peer: &Peer,
+    registration_id: Option<&str>,
+    reason: String,
+) {
     tracing::info!(
         transport = peer.via.name(),
         registration_id,
         reason,
         "MQTT connection closed by the emulator"
     );
+    linger(stream).await;
 }
 
 /// Answers one request, as the HTTPS device API would.
