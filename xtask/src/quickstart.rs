@@ -5,7 +5,8 @@
 //! 3. the root CA uploaded and proven (proof of possession with a verification certificate);
 //! 4. the enrollment group on the intermediate CA, as the seed quickstart creates it;
 //! 5. a device certificate signed by the intermediate, with its full chain;
-//! 6. the device registered over mutual TLS, sending its full chain;
+//! 6. the device registered over mutual TLS, sending its full chain (over HTTPS, or MQTT with
+//!    `--transport mqtt`, or MQTT over WebSocket with `--transport mqtt-ws`);
 //! 7. the registration shown under its group.
 //!
 //! Each step prints what it did and the equivalent `dps-cli` command.
@@ -15,7 +16,7 @@ use dps_certgen::{
     CertDir, ChainOptions, INTERMEDIATE_PREFIX, KeyAlgorithm, LeafOptions, NOT_FOR_PRODUCTION,
     ROOT_PREFIX, Signer,
 };
-use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient};
+use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient, Transport};
 use dps_emulator::{Emulator, EmulatorConfig};
 use dps_service_client::{
     CertificateClient, ClientOptions, ProvePossessionError, ProvisioningServiceClient,
@@ -45,6 +46,9 @@ pub(crate) struct Args {
     /// Enrollment group id.
     #[arg(long, default_value = "my-x509-group")]
     group: String,
+    /// How the device registers: https, mqtt (MQTT over TLS) or mqtt-ws (MQTT over WebSocket).
+    #[arg(long, default_value = "https")]
+    transport: Transport,
 }
 
 const CA_NAME: &str = "azure-iot-test-only-root";
@@ -98,14 +102,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     step(
         2,
-        "Local DPS emulator (HTTPS on 127.0.0.1, state in SQLite)",
+        "Local DPS emulator (HTTPS and MQTT on 127.0.0.1, state in SQLite)",
     );
     let mut config = EmulatorConfig::new(&emulator_dir);
     config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.mqtt_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     println!(
-        "   listening on {}; ID scope {}",
+        "   listening on {} and {}; ID scope {}",
         emulator.service_endpoint(),
+        emulator.mqtt_endpoint().as_deref().unwrap_or("-"),
         emulator.id_scope()
     );
     println!(
@@ -242,12 +248,23 @@ async fn flow(
         args.device
     ));
 
+    let (over, endpoint) = match args.transport {
+        Transport::Https => ("HTTPS", emulator.device_endpoint()),
+        Transport::Mqtt => (
+            "MQTT",
+            emulator
+                .mqtt_endpoint()
+                .context("the emulator has no MQTT listener")?,
+        ),
+        Transport::MqttWebSocket => ("MQTT over WebSocket", emulator.mqtt_websocket_endpoint()),
+        other => anyhow::bail!("the quickstart does not know the transport {other}"),
+    };
     step(
         6,
-        "Register the device over mutual TLS, sending its full chain",
+        &format!("Register the device over {over} with mutual TLS, sending its full chain"),
     );
     let device_client = ProvisioningDeviceClient::new(
-        &emulator.device_endpoint(),
+        &endpoint,
         emulator.id_scope(),
         &args.device,
         DeviceAuth::x509(
@@ -255,6 +272,7 @@ async fn flow(
             std::fs::read(&device.key_path)?,
         ),
         Some(DeviceClientOptions {
+            transport: args.transport,
             trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
             trust_only_custom_ca: true,
             ..DeviceClientOptions::default()
@@ -273,8 +291,12 @@ async fn flow(
             .map(|s| s.to_string())
             .unwrap_or_default()
     );
+    let transport = match args.transport {
+        Transport::Https => String::new(),
+        other => format!(" --transport {other}"),
+    };
     equivalent(&format!(
-        "dps-cli --emulator {} device register --cert {} --key {}",
+        "dps-cli --emulator {} device register --cert {} --key {}{transport}",
         emulator_dir_arg(args),
         word(&chain_path),
         word(&device.key_path)
