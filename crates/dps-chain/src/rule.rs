@@ -69,7 +69,7 @@ pub fn presented_role(i: usize) -> Role {
 /// the service does).
 pub fn check_identity(leaf: &Cert, registration_id: &str) -> Result<(), ChainError> {
     match leaf.common_name() {
-        Some(cn) if cn.eq_ignore_ascii_case(registration_id) => Ok(()),
+        Some(cn) if dps_protocol::same_registration_id(cn, registration_id) => Ok(()),
         cn => Err(ChainError::CommonNameMismatch {
             registration_id: registration_id.to_owned(),
             common_name: cn.map(str::to_owned),

@@ -157,16 +157,17 @@ pub(crate) async fn dispatch(
     request: Request<Body>,
 ) -> Response {
     let started = std::time::Instant::now();
-    if crate::mqtt::websocket::is_upgrade_request(&request) {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = if crate::mqtt::websocket::is_upgrade_request(&request) {
         let (mut parts, _) = request.into_parts();
         if let Some(axum::Extension(info)) = conn {
             parts.extensions.insert(info);
         }
-        return crate::mqtt::websocket::upgrade(state.0, parts).await;
-    }
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = handle(state, conn, request).await;
+        crate::mqtt::websocket::upgrade(state.0, parts).await
+    } else {
+        handle(state, conn, request).await
+    };
     if tracing::enabled!(tracing::Level::INFO) {
         let segments = path_segments(&path);
         tracing::info!(
@@ -225,10 +226,6 @@ async fn handle(
     conn: Option<axum::Extension<ConnInfo>>,
     request: Request<Body>,
 ) -> Response {
-    let faults = &app.config.faults;
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
-    }
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, app.config.limits.max_body_bytes).await {
         Ok(b) => b,
@@ -301,21 +298,19 @@ async fn handle(
 }
 
 async fn route(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
-    injected_fault(app)?;
     if is_device_path(&req.segments) {
-        app.throttle.registration(app.config.clock.as_ref())?;
+        admit(app, Admission::Device).await?;
         return crate::device::handle(app, req).await;
     }
+    admit(app, Admission::Service).await?;
     if req.lit(0, "subscriptions") {
-        app.throttle.service(app.config.clock.as_ref())?;
         return crate::certificates::handle(app, req);
     }
-    app.throttle.service(app.config.clock.as_ref())?;
     crate::service::handle(app, req)
 }
 
-/// The `--fail-rate` fault, drawn for one request: every transport asks before it routes.
-pub(crate) fn injected_fault(app: &App) -> ApiResult<()> {
+/// The `--fail-rate` fault, drawn for one request.
+fn injected_fault(app: &App) -> ApiResult<()> {
     if app.config.faults.error_rate > 0.0 && random_unit() < app.config.faults.error_rate {
         let status = app.config.faults.status.clamp(400, 599);
         let mut e = ApiError::new(
@@ -330,14 +325,27 @@ pub(crate) fn injected_fault(app: &App) -> ApiResult<()> {
     Ok(())
 }
 
-/// Admits one device request whatever its transport: the `--latency-ms` delay, the
-/// `--fail-rate` fault and the registration quota, in the order HTTPS applies them.
-pub(crate) async fn admit_device_request(app: &App) -> ApiResult<()> {
+/// Which quota a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// A device request (register, poll, status), over any transport.
+    Device,
+    /// A service, certificate or ARM request.
+    Service,
+}
+
+/// Admits one request, whatever carried it (HTTPS, MQTT, MQTT over WebSocket): the
+/// `--latency-ms` delay, the `--fail-rate` fault, then the per-minute quota of its kind.
+pub(crate) async fn admit(app: &App, kind: Admission) -> ApiResult<()> {
     if !app.config.faults.latency.is_zero() {
         tokio::time::sleep(app.config.faults.latency).await;
     }
     injected_fault(app)?;
-    app.throttle.registration(app.config.clock.as_ref())
+    let clock = app.config.clock.as_ref();
+    match kind {
+        Admission::Device => app.throttle.registration(clock),
+        Admission::Service => app.throttle.service(clock),
+    }
 }
 
 /// A number in [0, 1) from the system's randomness.

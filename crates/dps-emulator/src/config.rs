@@ -75,7 +75,8 @@ pub struct Limits {
     /// Open MQTT device connections (TLS and WebSocket together); the next one is answered
     /// CONNACK 3, server unavailable.
     pub max_mqtt_connections: usize,
-    /// How long a device has, after the TLS handshake, to send CONNECT (10 s).
+    /// How long a device has, after the TLS handshake, to send CONNECT (10 s); also the bound
+    /// on every TLS handshake, HTTPS and MQTT.
     pub mqtt_connect_timeout: Duration,
 }
 

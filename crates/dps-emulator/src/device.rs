@@ -53,7 +53,7 @@ fn checked_body(req: &Req, id: &str) -> ApiResult<Value> {
         req.json()?
     };
     if let Some(body_id) = body.get("registrationId").and_then(Value::as_str)
-        && !body_id.eq_ignore_ascii_case(id)
+        && !dps_protocol::same_registration_id(body_id, id)
     {
         return Err(ApiError::bad_request(format!(
             "registrationId {body_id:?} in the body does not match {id:?} in the path"
@@ -85,14 +85,13 @@ fn authenticate(app: &App, req: &Req, id: &str) -> ApiResult<Identity> {
 
 /// 202 with `Retry-After` while assigning, 200 once done.
 fn status_response(app: &App, status: OperationStatus) -> ApiResult<Response> {
-    match status {
-        OperationStatus::Assigning { .. } => {
-            let mut resp = json_response(StatusCode::ACCEPTED, &status.body())?;
-            if let Ok(v) = HeaderValue::from_str(&app.config.retry_after_secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(resp)
-        }
-        OperationStatus::Done { .. } => json_response(StatusCode::OK, &status.body()),
+    let (code, retry_after) = status.status_and_retry_after(&app.config);
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    let mut resp = json_response(code, &status.body())?;
+    if let Some(secs) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    Ok(resp)
 }

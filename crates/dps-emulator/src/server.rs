@@ -6,6 +6,7 @@ use crate::app::{App, ConnInfo, dispatch};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::sync::Arc;
+use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -18,6 +19,7 @@ pub(crate) async fn serve(
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let handshake = app.config.limits.mqtt_connect_timeout;
     let router = Router::new().fallback(dispatch).with_state(app);
     let acceptor = TlsAcceptor::from(tls);
     let mut conns = tokio::task::JoinSet::new();
@@ -25,16 +27,26 @@ pub(crate) async fn serve(
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
+                let (tcp, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        pause_after_accept_error(&e).await;
+                        continue;
+                    }
+                };
                 let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let router = router.clone();
                 let mut stop = shutdown.clone();
                 conns.spawn(async move {
-                    let tls = match acceptor.accept(tcp).await {
-                        Ok(t) => t,
-                        Err(e) => {
+                    let tls = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
+                        Ok(Ok(t)) => t,
+                        Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
                             return;
                         }
                     };
@@ -52,7 +64,21 @@ pub(crate) async fn serve(
                             router.oneshot(req.map(axum::body::Body::new)).await
                         }
                     });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    // A client that sends nothing after its handshake, or never finishes its
+                    // request headers, is closed, like one that never finishes the handshake.
+                    let mut tls = tokio::io::BufReader::new(tls);
+                    match tokio::time::timeout(handshake, tls.fill_buf()).await {
+                        Ok(Ok(bytes)) if !bytes.is_empty() => {}
+                        _ => {
+                            tracing::debug!(%peer, "no request after the TLS handshake");
+                            return;
+                        }
+                    }
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(handshake);
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
                     tokio::pin!(conn);
                     tokio::select! {
@@ -71,4 +97,11 @@ pub(crate) async fn serve(
         while conns.join_next().await.is_some() {}
     })
     .await;
+}
+
+/// After a failed `accept` (most often: out of file descriptors), waits a moment before the
+/// next, so the accept loop does not spin; every listener calls it.
+pub(crate) async fn pause_after_accept_error(e: &std::io::Error) {
+    tracing::warn!(error = %e, "cannot accept a connection; retrying in 100 ms");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }

@@ -19,5 +19,7 @@ mod connect;
 mod refusals;
 #[path = "mqtt_wire/requests.rs"]
 mod requests;
+#[path = "mqtt_wire/session_rules.rs"]
+mod session_rules;
 #[path = "mqtt_wire/websocket.rs"]
 mod websocket;

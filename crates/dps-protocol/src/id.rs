@@ -127,6 +127,17 @@ pub fn check_registration_id(id: &str) -> Result<Vec<IdWarning>, IdError> {
     check(id, IdKind::RegistrationId, MAX_REGISTRATION_ID_LEN)
 }
 
+/// Whether two spellings name the same registration: DPS compares registration ids without
+/// regard to ASCII case.
+///
+/// ```
+/// assert!(dps_protocol::same_registration_id("My-Device", "my-device"));
+/// assert!(!dps_protocol::same_registration_id("my-device", "my-device-2"));
+/// ```
+pub fn same_registration_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Checks an X.509 common name that a device will present as its registration id (at most
 /// 64 characters).
 pub fn check_common_name(cn: &str) -> Result<Vec<IdWarning>, IdError> {

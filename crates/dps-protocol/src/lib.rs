@@ -23,5 +23,7 @@ pub use codes::ErrorCode;
 pub use emulator_info::EmulatorInfo;
 pub use errors::{ErrorClass, ErrorResponse};
 
-pub use id::{IdError, IdKind, IdWarning, check_common_name, check_registration_id};
+pub use id::{
+    IdError, IdKind, IdWarning, check_common_name, check_registration_id, same_registration_id,
+};
 pub use thumbprint::Thumbprints;

@@ -37,6 +37,19 @@ pub(crate) enum OperationStatus {
 }
 
 impl OperationStatus {
+    /// The status every transport answers with, and the seconds the device is told to wait
+    /// before it polls again: 202 and the configured retry interval while assigning, 200 and
+    /// none once done.
+    pub(crate) fn status_and_retry_after(
+        &self,
+        config: &crate::config::EmulatorConfig,
+    ) -> (u16, Option<u64>) {
+        match self {
+            Self::Assigning { .. } => (202, Some(config.retry_after_secs)),
+            Self::Done { .. } => (200, None),
+        }
+    }
+
     /// The wire body (`RegistrationOperationStatus`).
     pub(crate) fn body(&self) -> Value {
         match self {

@@ -12,19 +12,19 @@
 use super::Peer;
 use crate::app::{App, api_version_supported};
 use crate::engine::Credential;
-use dps_protocol::auth::device_resource;
-use mqtt_proto::Protocol;
+use dps_protocol::auth::{Secret, device_resource};
 use mqtt_proto::v3::{Connect, ConnectReturnCode};
 use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
 
-/// What the device proves itself with, kept for every request of the connection.
+/// What the device proves itself with, kept for every request of the connection. `Debug`
+/// never shows the token.
 #[derive(Debug, Clone)]
 pub(super) enum Presented {
     /// The chain of its TLS handshake, leaf first.
     X509(Arc<Vec<CertificateDer<'static>>>),
     /// Its SAS token (the CONNECT password).
-    Sas(String),
+    Sas(Secret),
 }
 
 /// A device let in.
@@ -43,7 +43,10 @@ impl Device {
     pub(super) fn credential<'a>(&'a self, audience: &'a str) -> Credential<'a> {
         match &self.presented {
             Presented::X509(chain) => Credential::X509(chain),
-            Presented::Sas(token) => Credential::Sas { token, audience },
+            Presented::Sas(token) => Credential::Sas {
+                token: token.expose(),
+                audience,
+            },
         }
     }
 
@@ -102,12 +105,6 @@ pub(super) fn admit(
         );
         code
     };
-    if connect.protocol == Protocol::V500 {
-        return Err(refuse(
-            ConnectReturnCode::UnacceptableProtocolVersion,
-            "DPS speaks MQTT 3.1.1 (protocol level 4), not MQTT 5".into(),
-        ));
-    }
     let Some(text) = connect.username.as_deref() else {
         return Err(refuse(
             ConnectReturnCode::BadUserNameOrPassword,
@@ -130,7 +127,7 @@ pub(super) fn admit(
             format!("api-version {:?} is not supported", name.api_version),
         ));
     }
-    if !client_id.eq_ignore_ascii_case(name.registration_id) {
+    if !dps_protocol::same_registration_id(client_id, name.registration_id) {
         return Err(refuse(
             ConnectReturnCode::IdentifierRejected,
             format!(
@@ -146,9 +143,14 @@ pub(super) fn admit(
         return Err(ConnectReturnCode::NotAuthorized);
     }
     let (scope, registration_id) = (name.scope.to_owned(), name.registration_id.to_owned());
-    let presented = match (&connect.password, &peer.certificates) {
+    // An empty password beside a client certificate is no SAS: the device is X.509.
+    let password = connect
+        .password
+        .as_ref()
+        .filter(|p| !(p.is_empty() && peer.certificates.is_some()));
+    let presented = match (password, &peer.certificates) {
         (Some(password), _) => match std::str::from_utf8(password) {
-            Ok(token) => Presented::Sas(token.to_owned()),
+            Ok(token) => Presented::Sas(Secret::from(token.to_owned())),
             Err(_) => {
                 return Err(refuse(
                     ConnectReturnCode::BadUserNameOrPassword,

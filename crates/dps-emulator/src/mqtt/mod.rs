@@ -7,6 +7,7 @@
 //! The wire facts it follows are in `shared/reference/mqtt-wire-facts.md`; the refusal table is
 //! in ARCHITECTURE.md. Packets are encoded and decoded by the `mqtt-proto` crate ([`codec`]).
 
+mod answer;
 mod codec;
 mod connect;
 mod session;
@@ -88,7 +89,13 @@ pub(crate) async fn serve(
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
+                let (tcp, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        crate::server::pause_after_accept_error(&e).await;
+                        continue;
+                    }
+                };
                 let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let app = app.clone();

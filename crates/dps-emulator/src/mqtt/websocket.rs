@@ -5,6 +5,7 @@
 //! within them as the client likes: the messages are pumped into a byte stream that the same
 //! session as MQTT over TLS reads.
 
+use super::session::{LINGER, WRITE_DEADLINE};
 use super::{Peer, Via, session};
 use crate::app::{App, ConnInfo};
 use crate::error::{ApiError, codes};
@@ -71,22 +72,40 @@ pub(crate) async fn upgrade(app: Arc<App>, mut parts: Parts) -> Response {
         })
 }
 
-/// Runs one MQTT session over a WebSocket: binary messages in, one message per packet out.
+/// Runs one MQTT session over a WebSocket: binary messages in, and out whatever the session
+/// wrote since the last message (packets may share a message or span two, as MQTT over
+/// WebSocket allows).
 async fn run(app: Arc<App>, socket: WebSocket, peer: Peer) {
     let (server_side, pump_side) = tokio::io::duplex(64 * 1024);
     let (mut from_session, mut to_session) = tokio::io::split(pump_side);
     let (mut ws_out, mut ws_in) = socket.split();
+    // Client messages into the session's stream; once the session is gone, read and drop
+    // until the client closes (see below).
     let inbound = async move {
-        while let Some(Ok(message)) = ws_in.next().await {
-            match message {
-                Message::Binary(bytes) => {
-                    if to_session.write_all(&bytes).await.is_err() {
-                        break;
-                    }
+        let mut session_open = true;
+        loop {
+            let reason = match ws_in.next().await {
+                None | Some(Ok(Message::Close(_))) => return,
+                Some(Err(e)) => format!("WebSocket error: {e}"),
+                Some(Ok(Message::Text(_))) => {
+                    "a text message; MQTT travels in binary messages".to_owned()
                 }
-                Message::Ping(_) | Message::Pong(_) => {}
-                Message::Text(_) | Message::Close(_) => break,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Binary(bytes))) => {
+                    if session_open && to_session.write_all(&bytes).await.is_err() {
+                        session_open = false;
+                    }
+                    continue;
+                }
+            };
+            if session_open {
+                tracing::info!(
+                    transport = Via::WebSocket.name(),
+                    reason,
+                    "MQTT connection closed by the emulator"
+                );
             }
+            return;
         }
     };
     let outbound = async move {
@@ -96,21 +115,26 @@ async fn run(app: Arc<App>, socket: WebSocket, peer: Peer) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     let message = Message::Binary(buf[..n].to_vec().into());
-                    if ws_out.send(message).await.is_err() {
-                        return;
+                    match tokio::time::timeout(WRITE_DEADLINE, ws_out.send(message)).await {
+                        Ok(Ok(())) => {}
+                        _ => return,
                     }
                 }
             }
         }
-        let _ = ws_out.send(Message::Close(None)).await;
+        let _ = tokio::time::timeout(WRITE_DEADLINE, ws_out.send(Message::Close(None))).await;
     };
-    // The session ends first (its end of the pipe drops, the outbound pump forwards what is
-    // left and closes the socket) or the client goes (the pumps stop and the session reads the
-    // end of its stream).
+    // Either the session ends first (its end of the pipe drops; the outbound pump forwards what
+    // is left and sends Close, then the client has a moment to close in turn, so it reads the
+    // last packet), or the client goes (the pumps stop and the session reads the end of its
+    // stream).
     let pumps = async {
+        tokio::pin!(inbound);
         tokio::select! {
-            () = inbound => {}
-            () = outbound => {}
+            () = &mut inbound => {}
+            () = outbound => {
+                let _ = tokio::time::timeout(LINGER, inbound).await;
+            }
         }
     };
     tokio::join!(session::serve(app, server_side, peer), pumps);

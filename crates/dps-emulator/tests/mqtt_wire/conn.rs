@@ -109,6 +109,11 @@ impl Conn {
         self.pkid
     }
 
+    /// The packet id given last.
+    pub(crate) fn pkid_of_last_request(&self) -> u16 {
+        self.pkid
+    }
+
     /// Sends bytes as they are (one WebSocket message).
     pub(crate) async fn send_raw(&mut self, bytes: &[u8]) {
         match &mut self.io {

@@ -1,0 +1,103 @@
+//! One DPS request over MQTT answered as the HTTPS device API answers it: the same gate
+//! (latency, faults, quota), the same engine calls, the same status codes and bodies.
+
+use super::connect::Device;
+use super::topics::Request;
+use crate::app::{Admission, App, admit};
+use crate::engine::OperationStatus;
+use crate::error::{ApiError, ApiResult, new_uuid};
+use serde_json::Value;
+
+/// An answer to publish: status, JSON body, and the `retry-after` to put in the topic.
+#[derive(Debug)]
+pub(super) struct Answer {
+    /// The HTTP-style status of the response topic.
+    pub(super) status: u16,
+    /// The body, as over HTTPS.
+    pub(super) body: Value,
+    /// Seconds before the next poll (202, 429).
+    pub(super) retry_after: Option<u64>,
+}
+
+/// Answers one request.
+pub(super) async fn answer(app: &App, device: &Device, request: &Request, body: &[u8]) -> Answer {
+    match respond(app, device, request, body).await {
+        Ok(status) => {
+            let (code, retry_after) = status.status_and_retry_after(&app.config);
+            Answer {
+                status: code,
+                body: status.body(),
+                retry_after,
+            }
+        }
+        Err(e) => Answer {
+            status: e.code.status(),
+            body: e.dps_body(&new_uuid()),
+            retry_after: e.retry_after,
+        },
+    }
+}
+
+async fn respond(
+    app: &App,
+    device: &Device,
+    request: &Request,
+    body: &[u8],
+) -> ApiResult<OperationStatus> {
+    admit(app, Admission::Device).await?;
+    let audience = device.audience();
+    let who = app.engine().authenticate(
+        &device.scope,
+        &device.registration_id,
+        Some(device.credential(&audience)),
+    )??;
+    match request {
+        Request::Register { .. } => {
+            let payload = register_payload(body)?;
+            app.engine().register(&who, payload).await
+        }
+        Request::Poll { operation_id, .. } => {
+            let Some(operation_id) = operation_id else {
+                return Err(ApiError::bad_request("the poll topic has no operationId"));
+            };
+            app.engine().operation_status(&who, operation_id)
+        }
+    }
+}
+
+/// The `payload` of a register body: empty, blank and JSON bodies are all accepted; the
+/// registration id always comes from CONNECT, never from the body.
+fn register_payload(body: &[u8]) -> ApiResult<Option<Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the register body is not JSON: {e}")))?;
+    match value {
+        Value::Object(mut fields) => Ok(fields.remove("payload")),
+        _ => Err(ApiError::bad_request(
+            "the register body must be a JSON object",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_bodies_of_every_sdk() {
+        assert_eq!(register_payload(b"").ok(), Some(None));
+        assert_eq!(register_payload(b" ").ok(), Some(None));
+        assert_eq!(
+            register_payload(br#"{"payload": null, "registrationId": "d"}"#).ok(),
+            Some(Some(Value::Null))
+        );
+        assert_eq!(
+            register_payload(br#"{"registrationId": "d", "payload": {"a": 1}}"#).ok(),
+            Some(Some(serde_json::json!({"a": 1})))
+        );
+        assert!(register_payload(b"{").is_err());
+        assert!(register_payload(b"[1]").is_err());
+    }
+}
