@@ -5,7 +5,9 @@
 //! * `certs` ([`certs`]): the release dps-cli against certGen.sh's openssl pipeline.
 //! * `service` ([`service`]): 10,000 enrollments created in bulk, listed, deleted through the
 //!   SDK against the emulator, and the same workload through the official Python service SDK.
-//! * `devices` ([`devices`]): 1,000 X.509 registrations, each on a fresh TLS connection.
+//! * `devices` ([`devices`]): 1,000 X.509 registrations, each on a fresh TLS connection, over
+//!   HTTPS, MQTT and MQTT over WebSocket, as shares of the machine's TLS ceiling (bare
+//!   mutual-TLS handshakes with the same certificates) measured in the same run.
 //! * `footprint` ([`footprint`]): the emulator binary's memory and startup with 100,000
 //!   enrollments stored.
 //!
@@ -55,7 +57,8 @@ enum Group {
     Certs,
     /// Bulk create, paged list and bulk delete of 10,000 enrollments against the emulator.
     Service,
-    /// 1,000 X.509 device registrations against the emulator, concurrently.
+    /// 1,000 X.509 device registrations against the emulator, concurrently, over HTTPS, MQTT
+    /// and MQTT over WebSocket, beside bare mutual-TLS handshakes (the TLS ceiling).
     Devices,
     /// The emulator's memory and startup time with 100,000 enrollments stored.
     Footprint,
@@ -76,7 +79,7 @@ impl Group {
         match self {
             Group::Certs => certs::names(),
             Group::Service => vec![service::SCENARIO],
-            Group::Devices => vec![devices::SCENARIO],
+            Group::Devices => devices::names(),
             Group::Footprint => vec![footprint::SCENARIO],
             Group::All => Self::EACH.iter().flat_map(|g| g.scenarios()).collect(),
         }
@@ -207,7 +210,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         reports.push(match g {
             Group::Certs => certs::run(&env, filter, openssl_version.as_deref())?,
             Group::Service => service::run(&env)?,
-            Group::Devices => devices::run(&env)?,
+            Group::Devices => devices::run(&env, filter)?,
             Group::Footprint => footprint::run(&env)?,
             Group::All => unreachable!("expanded above"),
         });
@@ -289,6 +292,12 @@ mod tests {
         let err = run(&a).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             err.contains("service-10k") && err.contains("footprint-100k"),
+            "{err}"
+        );
+        let a = parse(&["devices", "--filter", "amqp"]).unwrap_or_else(|e| panic!("{e}"));
+        let err = run(&a).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("devices-1000, devices-1000-mqtt, devices-1000-mqtt-ws, tls-ceiling-1000"),
             "{err}"
         );
     }

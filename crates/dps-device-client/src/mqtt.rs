@@ -96,6 +96,10 @@ impl MqttTransport {
         let (client, mut events) = AsyncClient::new(options, 10);
         let mut network = events.network_options();
         network.set_connection_timeout(self.request_timeout.as_secs().max(1));
+        // Each packet is a request or an answer someone waits for: without this, Nagle holds
+        // a small write (CONNECT after the TLS Finished, a PUBLISH after a PUBACK) until the
+        // last one is acknowledged, up to the peer's delayed-ACK timer.
+        network.set_tcp_nodelay(true);
         events.set_network_options(network);
         let mut session = MqttSession {
             client,

@@ -38,6 +38,7 @@ mod service;
 mod store;
 mod throttle;
 mod tls;
+pub use tls::client_certificate_verifier;
 mod x509info;
 
 pub use certificates::CaCertificateError;

@@ -262,11 +262,18 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
         self.with(|c| {
-            let mut stmt = c.prepare_cached(
+            // Two statements rather than `(?2 IS NULL OR parent = ?2)`, which keeps SQLite
+            // from using `records_by_parent`: a device's operations are then found by index,
+            // not by scanning every operation of every device.
+            let mut stmt = c.prepare_cached(if parent.is_some() {
                 "SELECT id, parent, etag, body FROM records
-                 WHERE kind = ?1 AND (?2 IS NULL OR parent = ?2) AND (?3 IS NULL OR id_lower > ?3)
-                 ORDER BY id_lower LIMIT ?4",
-            )?;
+                 WHERE kind = ?1 AND parent = ?2 AND (?3 IS NULL OR id_lower > ?3)
+                 ORDER BY id_lower LIMIT ?4"
+            } else {
+                "SELECT id, parent, etag, body FROM records
+                 WHERE kind = ?1 AND ?2 IS NULL AND (?3 IS NULL OR id_lower > ?3)
+                 ORDER BY id_lower LIMIT ?4"
+            })?;
             let rows = stmt.query_map(
                 params![
                     kind.tag(),

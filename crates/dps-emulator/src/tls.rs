@@ -152,7 +152,17 @@ fn server_params(names: &[String]) -> Result<CertificateParams, EmulatorError> {
     Ok(p)
 }
 
-/// Requests a client certificate, accepts any chain, verifies the handshake signature.
+/// The client-certificate verifier of every emulator listener: it asks for a client
+/// certificate, accepts any chain and checks only the handshake signature, because the device
+/// chain rule is judged in application code (the engine), not in TLS. Public so that a bare
+/// TLS benchmark server does exactly the TLS work the emulator does.
+pub fn client_certificate_verifier() -> Arc<dyn ClientCertVerifier> {
+    Arc::new(AnyClientCert {
+        provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+    })
+}
+
+/// See [`client_certificate_verifier`].
 #[derive(Debug)]
 struct AnyClientCert {
     provider: Arc<CryptoProvider>,

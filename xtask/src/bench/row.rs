@@ -50,6 +50,8 @@ pub(crate) enum Target {
     AtLeast(f64),
     /// The ratio against the reference must be at least this.
     RatioAtLeast(f64),
+    /// The median must be at least another row's median, named here (e.g. MQTT against HTTPS).
+    AtLeastRow(f64, &'static str),
 }
 
 impl Target {
@@ -58,6 +60,9 @@ impl Target {
             Self::Below(v) => format!("< {v}{}", unit.suffix()),
             Self::AtLeast(v) => format!(">= {v}{}", unit.suffix()),
             Self::RatioAtLeast(v) => format!(">= {v}x"),
+            Self::AtLeastRow(v, name) => {
+                format!(">= {name} ({}{})", unit.format(Some(v)), unit.suffix())
+            }
         }
     }
 
@@ -65,8 +70,29 @@ impl Target {
     fn met(self, row: &Row) -> Option<bool> {
         match self {
             Self::Below(v) => Some(row.ours.median < v),
-            Self::AtLeast(v) => Some(row.ours.median >= v),
+            Self::AtLeast(v) | Self::AtLeastRow(v, _) => Some(row.ours.median >= v),
             Self::RatioAtLeast(v) => row.ratio().map(|r| r >= v),
+        }
+    }
+}
+
+/// What fraction a row's median is of a limit measured in the same run (e.g. registrations
+/// per second against bare TLS handshakes per second).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Share {
+    pub(crate) fraction: f64,
+    /// What the limit is: "the TLS ceiling".
+    pub(crate) of: &'static str,
+}
+
+impl Share {
+    /// "31% of the TLS ceiling" (one decimal under 10%).
+    pub(crate) fn text(self) -> String {
+        let pct = self.fraction * 100.0;
+        if pct < 10.0 {
+            format!("{pct:.1}% of {}", self.of)
+        } else {
+            format!("{pct:.0}% of {}", self.of)
         }
     }
 }
@@ -88,6 +114,8 @@ pub(crate) struct Row {
     /// Why `reference` is missing.
     pub(crate) reference_note: Option<String>,
     pub(crate) targets: Vec<Target>,
+    /// Its share of a limit, shown in its own column.
+    pub(crate) share: Option<Share>,
     /// More report fields (algorithm, counts, latency percentiles...).
     pub(crate) extra: Map<String, Value>,
 }
@@ -113,6 +141,7 @@ impl Row {
             reference_tool: None,
             reference_note: None,
             targets: Vec::new(),
+            share: None,
             extra: Map::new(),
         }
     }
@@ -167,6 +196,16 @@ impl Row {
                     .collect();
                 obj.insert("targets".to_owned(), Value::Array(targets));
             }
+            if let Some(share) = self.share {
+                obj.insert(
+                    "share".to_owned(),
+                    json!({
+                        "of": share.of,
+                        "fraction": (share.fraction * 10_000.0).round() / 10_000.0,
+                        "text": share.text(),
+                    }),
+                );
+            }
             for (k, val) in &self.extra {
                 obj.insert(k.clone(), val.clone());
             }
@@ -205,6 +244,33 @@ pub(crate) mod tests {
         rate.reference_note = Some("no reference".into());
         rate.extra.insert("p99Ms".into(), json!(12.5));
         vec![timed, rate]
+    }
+
+    #[test]
+    fn shares_and_row_targets() {
+        let mut row = rows().remove(1);
+        assert_eq!(row.to_json().get("share"), None);
+        row.share = Some(Share {
+            fraction: 0.31234,
+            of: "the TLS ceiling",
+        });
+        row.targets = vec![Target::AtLeastRow(240.0, "HTTPS")];
+        let j = row.to_json();
+        assert_eq!(
+            j["share"],
+            json!({"of": "the TLS ceiling", "fraction": 0.3123, "text": "31% of the TLS ceiling"})
+        );
+        assert_eq!(
+            j["targets"][0],
+            json!({"target": ">= HTTPS (240.0/s)", "met": true})
+        );
+        row.targets = vec![Target::AtLeastRow(260.0, "HTTPS")];
+        assert_eq!(row.target_text(), ">= HTTPS (260.0/s) MISSED");
+        let small = Share {
+            fraction: 0.0456,
+            of: "x",
+        };
+        assert_eq!(small.text(), "4.6% of x");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The table a group's rows print as.
 
-pub(crate) use super::row::{Row, Target, Unit};
+pub(crate) use super::row::{Row, Share, Target, Unit};
 use super::stats::format_ratio;
 
 /// The results table of one group: `ours` and `reference` name the two tools' columns; a
-/// group without a reference tool (`reference` empty) has no reference or ratio columns.
+/// group without a reference tool (`reference` empty) has no reference or ratio columns, and
+/// one whose rows have no [`Share`] no share column.
 pub(crate) fn table(rows: &[Row], ours: &str, reference: &str) -> String {
     let with_reference = !reference.is_empty();
     let with_targets = rows.iter().any(|r| !r.targets.is_empty());
+    let with_shares = rows.iter().any(|r| r.share.is_some());
     // (header, right-aligned) per column, then one cell list per row.
     let mut header: Vec<(String, bool)> = vec![
         ("scenario".into(), false),
@@ -22,6 +24,9 @@ pub(crate) fn table(rows: &[Row], ours: &str, reference: &str) -> String {
         header.push(("min".into(), true));
         header.push(("max".into(), true));
         header.push((format!("ratio ({reference}/{ours})"), false));
+    }
+    if with_shares {
+        header.push(("share".into(), false));
     }
     if with_targets {
         header.push(("target".into(), false));
@@ -44,6 +49,9 @@ pub(crate) fn table(rows: &[Row], ours: &str, reference: &str) -> String {
                 c.push(u.format(rf.map(|s| s.min)));
                 c.push(u.format(rf.map(|s| s.max)));
                 c.push(format_ratio(r.ratio()));
+            }
+            if with_shares {
+                c.push(r.share.map_or_else(|| "-".to_owned(), |s| s.text()));
             }
             if with_targets {
                 c.push(r.target_text());
@@ -124,6 +132,27 @@ mod tests {
         assert!(lines[0].ends_with("ratio (openssl/dps-cli)"), "{t}");
         assert!(lines[1].ends_with("7.5x faster"), "{t}");
         assert!(lines[2].ends_with("  -"), "{t}");
+    }
+
+    #[test]
+    fn shares_have_their_column_before_the_targets() {
+        let mut rows = rows();
+        assert!(!table(&rows, "dps-rs", "").contains("share"));
+        rows[1].share = Some(Share {
+            fraction: 0.25,
+            of: "the TLS ceiling",
+        });
+        let t = table(&rows, "dps-rs", "");
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[0].contains("  share  ") && lines[0].ends_with("target"),
+            "{t}"
+        );
+        assert!(lines[1].contains("  -  "), "{t}");
+        assert!(
+            lines[2].contains("25% of the TLS ceiling  >= 300/s MISSED"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! `bench-worker-result: {json}` line on stdout.
 
 mod devices;
+mod handshakes;
 mod service;
 
 pub(crate) use service::ENDORSEMENT_KEY;
 
 use anyhow::{Context, bail};
+use dps_device_client::Transport;
 use dps_service_client::{ClientOptions, ProvisioningServiceClient, RetryOptions};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -41,6 +43,18 @@ enum Job {
     },
     /// COUNT X.509 registrations, each on a fresh connection, on an in-process emulator.
     Devices {
+        /// https, mqtt or mqtt-ws.
+        #[arg(long, default_value_t = Transport::Https)]
+        transport: Transport,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long)]
+        work: PathBuf,
+    },
+    /// COUNT bare mutual-TLS handshakes with the devices' certificates: the TLS ceiling.
+    Handshakes {
         #[arg(long, default_value_t = 1000)]
         count: usize,
         #[arg(long, default_value_t = 32)]
@@ -91,7 +105,7 @@ pub(crate) struct Latency {
     pub(crate) mean: f64,
 }
 
-/// What `devices` measured.
+/// What `devices` (or `handshakes`) measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DevicesResult {
@@ -106,6 +120,84 @@ pub(crate) struct DevicesResult {
     pub(crate) setup_secs: f64,
     /// Registration states the service reports afterwards.
     pub(crate) registered: usize,
+}
+
+/// Runs `op(0..count)`, `concurrency` calls at a time, and collects what each returns (its
+/// latency in ms): the load loop of `devices` and `handshakes`.
+pub(crate) fn concurrently<F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    count: usize,
+    concurrency: usize,
+    op: F,
+) -> anyhow::Result<Vec<f64>>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<f64>> + Send + 'static,
+{
+    use anyhow::Context as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let op = std::sync::Arc::new(op);
+    let next = std::sync::Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..concurrency.max(1))
+            .map(|_| {
+                let op = op.clone();
+                let next = next.clone();
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            break;
+                        }
+                        mine.push(op(i).await?);
+                    }
+                    anyhow::Ok(mine)
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(count);
+        for t in tasks {
+            all.extend(t.await.context("a load task panicked")??);
+        }
+        anyhow::Ok(all)
+    })
+}
+
+impl DevicesResult {
+    /// The result of `count` operations (`what`, for the worker's summary line) that took
+    /// `seconds` at `concurrency`, one latency sample (ms) each; the summary goes to stderr.
+    pub(crate) fn summarize(
+        what: &str,
+        (count, concurrency): (usize, usize),
+        seconds: f64,
+        latencies: &[f64],
+        setup_secs: f64,
+        registered: usize,
+    ) -> Self {
+        let pct = |p| crate::bench::stats::percentile(latencies, p).unwrap_or(f64::NAN);
+        let latency_ms = Latency {
+            p50: pct(50.0),
+            p90: pct(90.0),
+            p99: pct(99.0),
+            max: pct(100.0),
+            mean: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
+        };
+        let per_second = count as f64 / seconds;
+        eprintln!(
+            "  worker: {count} {what} in {seconds:.3} s ({per_second:.1}/s), p50 {:.1} ms, p99 {:.1} ms",
+            latency_ms.p50, latency_ms.p99
+        );
+        Self {
+            count,
+            concurrency,
+            seconds,
+            per_second,
+            latency_ms,
+            setup_secs,
+            registered,
+        }
+    }
 }
 
 /// What `fill` and `list` measured.
@@ -131,10 +223,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             work,
         } => serde_json::to_string(&service::run(&rt, *count, *page_size, work)?)?,
         Job::Devices {
+            transport,
             count,
             concurrency,
             work,
-        } => serde_json::to_string(&devices::run(&rt, *count, *concurrency, work)?)?,
+        } => serde_json::to_string(&devices::run(&rt, *transport, *count, *concurrency, work)?)?,
+        Job::Handshakes {
+            count,
+            concurrency,
+            work,
+        } => serde_json::to_string(&handshakes::run(&rt, *count, *concurrency, work)?)?,
         Job::Fill {
             info,
             count,
@@ -289,8 +387,31 @@ mod tests {
         assert!(matches!(
             w.args.job,
             Job::Devices {
+                transport: Transport::Https,
                 count: 5,
                 concurrency: 32,
+                ..
+            }
+        ));
+        let w = Wrap::try_parse_from(["w", "devices", "--work", "x", "--transport", "mqtt-ws"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            w.args.job,
+            Job::Devices {
+                transport: Transport::MqttWebSocket,
+                ..
+            }
+        ));
+        assert!(
+            Wrap::try_parse_from(["w", "devices", "--work", "x", "--transport", "amqp"]).is_err()
+        );
+        let w = Wrap::try_parse_from(["w", "handshakes", "--work", "x", "--concurrency", "4"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            w.args.job,
+            Job::Handshakes {
+                count: 1000,
+                concurrency: 4,
                 ..
             }
         ));

@@ -1,28 +1,27 @@
 //! The devices workload: X.509 registrations through an enrollment group on the intermediate
-//! CA, each device with its own client (so its own TLS connection and full chain check), from
-//! concurrent tasks on the worker's runtime (the emulator has its own).
+//! CA, each device with its own client (so its own TLS connection and full chain check), over
+//! HTTPS, MQTT or MQTT over WebSocket, from concurrent tasks on the worker's runtime (the
+//! emulator has its own).
 
-use super::{DevicesResult, Latency, client_options};
-use crate::bench::stats::percentile;
+use super::{DevicesResult, client_options, concurrently};
 use anyhow::{Context, ensure};
 use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile, key_to_pem};
-use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient};
+use dps_device_client::{DeviceAuth, DeviceClientOptions, ProvisioningDeviceClient, Transport};
 use dps_emulator::{Emulator, EmulatorConfig};
 use dps_service_client::{ProvisioningServiceClient, QueryOptions};
 use futures_util::TryStreamExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 const GROUP: &str = "bench-group";
 
 /// One device's TLS identity: leaf + intermediate + root, and the leaf's key.
-struct Device {
-    name: String,
-    chain_pem: Vec<u8>,
-    key_pem: Vec<u8>,
+pub(super) struct Device {
+    pub(super) name: String,
+    pub(super) chain_pem: Vec<u8>,
+    pub(super) key_pem: Vec<u8>,
 }
 
 fn spec(common_name: &str, profile: Profile) -> CertSpec<'_> {
@@ -36,7 +35,7 @@ fn spec(common_name: &str, profile: Profile) -> CertSpec<'_> {
 
 /// A root, an intermediate and `count` P-256 devices signed by the intermediate; the root is
 /// written to `work` for the emulator to register as verified. Returns the intermediate's PEM.
-fn make_devices(count: usize, work: &Path) -> anyhow::Result<(String, Vec<Device>)> {
+pub(super) fn make_devices(count: usize, work: &Path) -> anyhow::Result<(String, Vec<Device>)> {
     let root = Credential::self_signed(&spec("bench-root", Profile::RootCa))?;
     let intermediate = root.sign(&spec("bench-intermediate", Profile::IntermediateCa))?;
     std::fs::create_dir_all(work)?;
@@ -56,9 +55,10 @@ fn make_devices(count: usize, work: &Path) -> anyhow::Result<(String, Vec<Device
     Ok((intermediate.cert_pem(), devices))
 }
 
-/// The `devices-1000` scenario.
+/// The `devices-1000` scenarios, over `transport`.
 pub(super) fn run(
     rt: &Runtime,
+    transport: Transport,
     count: usize,
     concurrency: usize,
     work: &Path,
@@ -69,6 +69,9 @@ pub(super) fn run(
     config.in_memory = true;
     config.retry_after_secs = 0;
     config.pending_polls = 0;
+    if transport == Transport::Mqtt {
+        config.mqtt_listen = Some(([127, 0, 0, 1], 0).into());
+    }
     config.ca_certificates = vec![("bench-root".into(), work.join("root.cert.pem"))];
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     let service = ProvisioningServiceClient::from_connection_string(
@@ -83,6 +86,7 @@ pub(super) fn run(
     ))
     .context("creating the enrollment group")?;
     let options = DeviceClientOptions {
+        transport,
         trusted_ca_pem: vec![emulator.ca_pem().as_bytes().to_vec()],
         trust_only_custom_ca: true,
         default_poll_interval: Duration::from_millis(10),
@@ -95,52 +99,37 @@ pub(super) fn run(
     let shared = Arc::new((
         devices,
         options,
-        emulator.device_endpoint(),
+        endpoint(&emulator, transport)?,
         emulator.id_scope().to_owned(),
     ));
-    let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let latencies: Vec<f64> = rt.block_on(async {
-        let tasks: Vec<_> = (0..concurrency.max(1))
-            .map(|_| {
-                let shared = shared.clone();
-                let next = next.clone();
-                tokio::spawn(async move {
-                    let (devices, options, endpoint, scope) = &*shared;
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(d) = devices.get(i) else { break };
-                        let auth = DeviceAuth::x509(d.chain_pem.clone(), d.key_pem.clone());
-                        let client = ProvisioningDeviceClient::new(
-                            endpoint,
-                            scope,
-                            &d.name,
-                            auth,
-                            Some(options.clone()),
-                        )?;
-                        let t = Instant::now();
-                        let result = client
-                            .register(None)
-                            .await
-                            .with_context(|| format!("registering {}", d.name))?;
-                        mine.push(t.elapsed().as_secs_f64() * 1000.0);
-                        ensure!(
-                            result.assigned_hub.is_some()
-                                && result.device_id.as_deref() == Some(d.name.as_str()),
-                            "{} was not assigned: {result:?}",
-                            d.name
-                        );
-                    }
-                    anyhow::Ok(mine)
-                })
-            })
-            .collect();
-        let mut all = Vec::with_capacity(count);
-        for t in tasks {
-            all.extend(t.await.context("a load task panicked")??);
+    let latencies = concurrently(rt, count, concurrency, move |i| {
+        let shared = shared.clone();
+        async move {
+            let (devices, options, endpoint, scope) = &*shared;
+            let d = devices.get(i).context("no such device")?;
+            let auth = DeviceAuth::x509(d.chain_pem.clone(), d.key_pem.clone());
+            let client = ProvisioningDeviceClient::new(
+                endpoint,
+                scope,
+                &d.name,
+                auth,
+                Some(options.clone()),
+            )?;
+            let t = Instant::now();
+            let result = client
+                .register(None)
+                .await
+                .with_context(|| format!("registering {}", d.name))?;
+            let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+            ensure!(
+                result.assigned_hub.is_some()
+                    && result.device_id.as_deref() == Some(d.name.as_str()),
+                "{} was not assigned: {result:?}",
+                d.name
+            );
+            Ok(elapsed)
         }
-        anyhow::Ok(all)
     })?;
     let seconds = start.elapsed().as_secs_f64();
 
@@ -154,26 +143,23 @@ pub(super) fn run(
         registered == count,
         "the service reports {registered} registrations, not {count}"
     );
-    let pct = |p| percentile(&latencies, p).unwrap_or(f64::NAN);
-    let latency_ms = Latency {
-        p50: pct(50.0),
-        p90: pct(90.0),
-        p99: pct(99.0),
-        max: pct(100.0),
-        mean: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
-    };
-    let per_second = count as f64 / seconds;
-    eprintln!(
-        "  worker: {count} registrations in {seconds:.3} s ({per_second:.1}/s), p50 {:.1} ms, p99 {:.1} ms",
-        latency_ms.p50, latency_ms.p99
-    );
-    Ok(DevicesResult {
-        count,
-        concurrency,
+    Ok(DevicesResult::summarize(
+        &format!("{transport} registrations"),
+        (count, concurrency),
         seconds,
-        per_second,
-        latency_ms,
+        &latencies,
         setup_secs,
         registered,
+    ))
+}
+
+/// Where devices connect for `transport`.
+fn endpoint(emulator: &Emulator, transport: Transport) -> anyhow::Result<String> {
+    Ok(match transport {
+        Transport::Mqtt => emulator
+            .mqtt_endpoint()
+            .context("the emulator's MQTT listener is off")?,
+        Transport::MqttWebSocket => emulator.mqtt_websocket_endpoint(),
+        _ => emulator.device_endpoint(),
     })
 }
