@@ -288,8 +288,23 @@ impl ProvisioningDeviceClient {
         if let Some(p) = options.payload {
             body["payload"] = p;
         }
-        let mut session = self.open(started).await?;
-        let outcome = self.run(&mut session, &body, started).await;
+        // No single wait (connect, response, poll interval) may outlast the whole budget.
+        let deadline = tokio::time::Instant::from_std(started + self.options.total_timeout);
+        let out_of_time = || {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no registration result within the time budget of {:?}",
+                    self.options.total_timeout
+                ),
+            )
+        };
+        let mut session = tokio::time::timeout_at(deadline, self.open(started))
+            .await
+            .map_err(|_| out_of_time())??;
+        let outcome = tokio::time::timeout_at(deadline, self.run(&mut session, &body, started))
+            .await
+            .unwrap_or_else(|_| Err(out_of_time()));
         if let Session::Mqtt(m) = session {
             m.close().await;
         }
