@@ -84,28 +84,35 @@ async fn run(app: Arc<App>, socket: WebSocket, peer: Peer) {
     let inbound = async move {
         let mut session_open = true;
         loop {
-            let reason = match ws_in.next().await {
+            match ws_in.next().await {
                 None | Some(Ok(Message::Close(_))) => return,
-                Some(Err(e)) => format!("WebSocket error: {e}"),
-                Some(Ok(Message::Text(_))) => {
-                    "a text message; MQTT travels in binary messages".to_owned()
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Binary(bytes))) => {
                     if session_open && to_session.write_all(&bytes).await.is_err() {
                         session_open = false;
                     }
-                    continue;
                 }
-            };
-            if session_open {
-                tracing::info!(
-                    transport = Via::WebSocket.name(),
-                    reason,
-                    "MQTT connection closed by the emulator"
-                );
+                // A broken or oversized frame, or the client gone without a close: the
+                // stream ends here (the session sees its end and logs nothing more).
+                Some(Err(e)) => {
+                    if session_open {
+                        tracing::info!(
+                            transport = Via::WebSocket.name(),
+                            reason = %e,
+                            "MQTT over WebSocket ended"
+                        );
+                    }
+                    return;
+                }
+                Some(Ok(Message::Text(_))) => {
+                    tracing::info!(
+                        transport = Via::WebSocket.name(),
+                        reason = "a text message; MQTT travels in binary messages",
+                        "MQTT connection closed by the emulator"
+                    );
+                    return;
+                }
             }
-            return;
         }
     };
     let outbound = async move {
