@@ -546,3 +546,50 @@ impl TestEmulator {
         .expect("device client")
     }
 }
+
+/// Creates a symmetric-key enrollment group (service-generated keys) after `tweak`; returns
+/// its primary key.
+pub async fn symmetric_group(
+    service: &ProvisioningServiceClient,
+    id: &str,
+    tweak: impl FnOnce(&mut dps_protocol::models::EnrollmentGroup),
+) -> String {
+    let mut group = dps_protocol::models::EnrollmentGroup::symmetric_key(id, None);
+    tweak(&mut group);
+    service
+        .create_or_update_enrollment_group(&group, None)
+        .await
+        .expect("symmetric group");
+    service
+        .get_enrollment_group_attestation_mechanism(id, None)
+        .await
+        .expect("group keys")
+        .symmetric_key
+        .and_then(|k| k.primary_key)
+        .expect("a primary key")
+}
+
+/// Creates a symmetric-key individual enrollment (service-generated keys) after `tweak`;
+/// returns its (primary, secondary) key.
+pub async fn symmetric_enrollment(
+    service: &ProvisioningServiceClient,
+    id: &str,
+    tweak: impl FnOnce(&mut dps_protocol::models::IndividualEnrollment),
+) -> (String, String) {
+    let mut enrollment = dps_protocol::models::IndividualEnrollment::symmetric_key(id, None);
+    tweak(&mut enrollment);
+    service
+        .create_or_update_enrollment(&enrollment, None)
+        .await
+        .expect("symmetric enrollment");
+    let keys = service
+        .get_enrollment_attestation_mechanism(id, None)
+        .await
+        .expect("enrollment keys")
+        .symmetric_key
+        .expect("symmetric keys");
+    (
+        keys.primary_key.expect("primary"),
+        keys.secondary_key.expect("secondary"),
+    )
+}

@@ -8,12 +8,11 @@ use axum::extract::State;
 use axum::routing::post;
 use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile, Signer};
 use dps_device_client::{DeviceAuth, ErrorKind, RegisterOptions, Transport};
-use dps_e2e::{TestChain, TestEmulator, rt};
+use dps_e2e::{TestChain, TestEmulator, rt, symmetric_group};
 use dps_protocol::auth::Secret;
 use dps_protocol::codes;
 use dps_protocol::models::{
-    AllocationPolicy, CustomAllocationDefinition, EnrollmentGroup, IndividualEnrollment,
-    RegistrationStatus, Substatus,
+    AllocationPolicy, CustomAllocationDefinition, RegistrationStatus, Substatus,
 };
 use dps_service_client::ProvisioningServiceClient;
 use serde_json::{Value, json};
@@ -37,44 +36,12 @@ fn with_verified_root(chain: &TestChain) -> TestEmulator {
     TestEmulator::start_mqtt_with(|c| c.ca_certificates = vec![("root".into(), root)])
 }
 
-/// Creates a symmetric-key individual enrollment with service-generated keys; returns the
-/// primary key.
+/// Creates a symmetric-key individual enrollment whose device id is `{id}-device`; returns
+/// its primary key.
 async fn symmetric_enrollment(service: &ProvisioningServiceClient, id: &str) -> String {
-    let mut enrollment = IndividualEnrollment::symmetric_key(id, None);
-    enrollment.device_id = Some(format!("{id}-device"));
-    service
-        .create_or_update_enrollment(&enrollment, None)
+    dps_e2e::symmetric_enrollment(service, id, |e| e.device_id = Some(format!("{id}-device")))
         .await
-        .expect("symmetric enrollment");
-    service
-        .get_enrollment_attestation_mechanism(id, None)
-        .await
-        .expect("enrollment keys")
-        .symmetric_key
-        .and_then(|k| k.primary_key)
-        .expect("a primary key")
-}
-
-/// Creates a symmetric-key group (after `tweak`) with service-generated keys; returns its
-/// primary key.
-async fn symmetric_group(
-    service: &ProvisioningServiceClient,
-    id: &str,
-    tweak: impl FnOnce(&mut EnrollmentGroup),
-) -> String {
-    let mut group = EnrollmentGroup::symmetric_key(id, None);
-    tweak(&mut group);
-    service
-        .create_or_update_enrollment_group(&group, None)
-        .await
-        .expect("symmetric group");
-    service
-        .get_enrollment_group_attestation_mechanism(id, None)
-        .await
-        .expect("group keys")
-        .symmetric_key
-        .and_then(|k| k.primary_key)
-        .expect("a primary key")
+        .0
 }
 
 #[test]

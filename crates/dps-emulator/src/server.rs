@@ -39,22 +39,10 @@ pub(crate) async fn serve(
                 let router = router.clone();
                 let mut stop = shutdown.clone();
                 conns.spawn(async move {
-                    let tls = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
-                        Ok(Ok(t)) => t,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
+                    let Some(tls) = handshake_within(&acceptor, tcp, handshake, peer).await else {
+                        return;
                     };
-                    let peer_certificates = tls
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .map(|c| Arc::new(c.iter().map(|d| d.clone().into_owned()).collect::<Vec<_>>()));
+                    let peer_certificates = presented_chain(tls.get_ref().1);
                     let info = ConnInfo { peer_certificates };
                     let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(info.clone());
@@ -104,4 +92,34 @@ pub(crate) async fn serve(
 pub(crate) async fn pause_after_accept_error(e: &std::io::Error) {
     tracing::warn!(error = %e, "cannot accept a connection; retrying in 100 ms");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
+
+/// The TLS handshake of an accepted connection, bounded by `deadline`; `None` (logged at
+/// debug) when it fails or takes longer. Every listener calls it.
+pub(crate) async fn handshake_within(
+    acceptor: &TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    deadline: std::time::Duration,
+    peer: std::net::SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// The certificate chain the client presented in the handshake, leaf first, if any.
+pub(crate) fn presented_chain(
+    connection: &rustls::ServerConnection,
+) -> Option<Arc<Vec<rustls::pki_types::CertificateDer<'static>>>> {
+    connection
+        .peer_certificates()
+        .map(|c| Arc::new(c.iter().map(|d| d.clone().into_owned()).collect()))
 }

@@ -2,8 +2,9 @@
 
 use dps_device_client::{Error, ErrorKind};
 use dps_e2e::{TestChain, TestEmulator};
+pub(crate) use dps_e2e::{symmetric_enrollment, symmetric_group};
 use dps_protocol::codes::ErrorCode;
-use dps_protocol::models::{DeviceRegistrationState, EnrollmentGroup, IndividualEnrollment};
+use dps_protocol::models::DeviceRegistrationState;
 use dps_service_client::ProvisioningServiceClient;
 use futures_util::TryStreamExt;
 
@@ -51,51 +52,4 @@ pub(crate) async fn registrations_of(
         .try_collect()
         .await
         .expect("registration query")
-}
-
-/// Creates a symmetric-key group (service-generated keys) after `tweak`; returns its
-/// primary key.
-pub(crate) async fn symmetric_group(
-    service: &ProvisioningServiceClient,
-    id: &str,
-    tweak: impl FnOnce(&mut EnrollmentGroup),
-) -> String {
-    let mut group = EnrollmentGroup::symmetric_key(id, None);
-    tweak(&mut group);
-    service
-        .create_or_update_enrollment_group(&group, None)
-        .await
-        .expect("symmetric group");
-    service
-        .get_enrollment_group_attestation_mechanism(id, None)
-        .await
-        .expect("group keys")
-        .symmetric_key
-        .and_then(|k| k.primary_key)
-        .expect("a primary key")
-}
-
-/// Creates a symmetric-key individual enrollment (service-generated keys) after `tweak`;
-/// returns (primary, secondary) key.
-pub(crate) async fn symmetric_enrollment(
-    service: &ProvisioningServiceClient,
-    id: &str,
-    tweak: impl FnOnce(&mut IndividualEnrollment),
-) -> (String, String) {
-    let mut enrollment = IndividualEnrollment::symmetric_key(id, None);
-    tweak(&mut enrollment);
-    service
-        .create_or_update_enrollment(&enrollment, None)
-        .await
-        .expect("symmetric enrollment");
-    let keys = service
-        .get_enrollment_attestation_mechanism(id, None)
-        .await
-        .expect("enrollment keys")
-        .symmetric_key
-        .expect("symmetric keys");
-    (
-        keys.primary_key.expect("primary"),
-        keys.secondary_key.expect("secondary"),
-    )
 }

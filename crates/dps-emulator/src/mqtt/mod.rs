@@ -101,20 +101,12 @@ pub(crate) async fn serve(
                 let app = app.clone();
                 conns.spawn(async move {
                     let handshake = app.config.limits.mqtt_connect_timeout;
-                    let tls = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
-                        Ok(Ok(t)) => t,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "MQTT TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "MQTT TLS handshake timed out");
-                            return;
-                        }
+                    let Some(tls) =
+                        crate::server::handshake_within(&acceptor, tcp, handshake, peer).await
+                    else {
+                        return;
                     };
-                    let certificates = tls.get_ref().1.peer_certificates().map(|c| {
-                        Arc::new(c.iter().map(|d| d.clone().into_owned()).collect::<Vec<_>>())
-                    });
+                    let certificates = crate::server::presented_chain(tls.get_ref().1);
                     session::serve(app, tls, Peer { certificates, via: Via::Tls }).await;
                 });
             }
