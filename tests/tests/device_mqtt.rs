@@ -326,7 +326,9 @@ fn a_full_server_answers_unavailable_until_the_budget_runs_out() {
                 DeviceAuth::SymmetricKey(WRONG_KEY.into()),
                 Some(dps_device_client::DeviceClientOptions {
                     transport,
-                    total_timeout: Duration::from_millis(600),
+                    // Long enough for the first CONNACK on a loaded machine, so the error is
+                    // the refusal and not a plain timeout.
+                    total_timeout: Duration::from_millis(2000),
                     default_poll_interval: Duration::from_millis(200),
                     ..t.device_options()
                 }),
