@@ -27,9 +27,8 @@ use std::process::{Command, Output, Stdio};
 
 #[path = "device_sdk_interop/sdks.rs"]
 mod sdks;
-use sdks::{
-    Script, describe, interop_dir, node_modules, package_lock, script_command, venv_python,
-};
+use dps_e2e::interop::describe;
+use sdks::{Script, interop_dir, node_modules, package_lock, script_command, venv_python};
 
 const GATE: &str = "DPS_E2E_DEVICE_SDK";
 /// Set (to the venv's interpreter) only on the run inside the namespace.

@@ -6,6 +6,7 @@
 //! network access to PyPI. See `tests/interop/README.md`.
 
 use dps_certgen::{CertDir, ChainOptions, KeyAlgorithm, ROOT_PREFIX};
+use dps_e2e::interop::{describe, python_venv};
 use dps_e2e::{TestEmulator, rt};
 use dps_service_client::models::{
     AttestationType, EnrollmentGroup, ProvisioningStatus, X509CertificateInfo,
@@ -232,92 +233,23 @@ fn assert_requests(summary: &Value, expected: &[(&str, &str, u16)], out: &Output
     assert_eq!(seen, wanted, "requests the SDK made\n{}", describe(out));
 }
 
-fn describe(out: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn script_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("interop")
         .join("enrollment_group.py")
 }
 
-/// The venv's interpreter, with the SDK installed: the venv under the cargo target dir is
-/// reused when it already has the pinned release, else (re)created.
+/// The venv's interpreter, with the pinned SDK release and `six` installed (reused while
+/// current).
 fn venv_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-interop-venv");
-    let python = if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    };
-    if python.exists() && has_sdk(&python) {
-        println!("reusing {}", venv.display());
-        return python;
-    }
-
-    let system = find_python3();
-    println!("creating {} with {}", venv.display(), system);
-    checked(
-        Command::new(&system)
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv),
-        "python3 -m venv (on Debian/Ubuntu: apt-get install python3-venv)",
-    );
-    checked(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            SDK_REQUIREMENT,
-            EXTRA_REQUIREMENT,
-        ]),
-        "pip install of the Python SDK",
-    );
-    assert!(
-        has_sdk(&python),
-        "{SDK_REQUIREMENT} is still not importable after pip install"
-    );
-    python
-}
-
-/// Whether the venv imports the pinned SDK release and `six`.
-fn has_sdk(python: &Path) -> bool {
     let probe = format!(
         "import importlib.metadata as m, six, provisioningserviceclient; \
          assert m.version('azure-iothub-provisioningserviceclient') == '{SDK_VERSION}'"
     );
-    Command::new(python)
-        .args(["-c", &probe])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// `python3` (or, where that name does not exist, `python`) if it is Python 3.
-fn find_python3() -> String {
-    for candidate in ["python3", "python"] {
-        if let Ok(out) = Command::new(candidate).arg("--version").output() {
-            let version = String::from_utf8_lossy(&out.stdout).to_string()
-                + &String::from_utf8_lossy(&out.stderr);
-            if out.status.success() && version.trim_start().starts_with("Python 3") {
-                return candidate.to_owned();
-            }
-        }
-    }
-    panic!("DPS_E2E_PYTHON=1 but no Python 3 interpreter (`python3`) is on PATH");
-}
-
-fn checked(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(out.status.success(), "{what} failed\n{}", describe(&out));
+    python_venv(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-interop-venv"),
+        &[SDK_REQUIREMENT, EXTRA_REQUIREMENT],
+        &probe,
+        "DPS_E2E_PYTHON",
+    )
 }

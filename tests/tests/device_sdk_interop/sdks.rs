@@ -2,6 +2,7 @@
 //! dir (reused while current), and the scripts run with their output in files.
 
 use super::{GATE, NODE_PACKAGES, PY_REQUIREMENT, PY_VERSION};
+use dps_e2e::interop::{checked, python_venv};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -84,15 +85,6 @@ impl Script {
     }
 }
 
-pub(crate) fn describe(out: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // The SDKs: a venv and a node_modules folder under the target dir, reused while current.
 // ---------------------------------------------------------------------------------------------
@@ -107,63 +99,18 @@ pub(crate) fn package_lock() -> Value {
     serde_json::from_str(&text).expect("package-lock.json is JSON")
 }
 
-/// The venv's interpreter with the pinned Python SDK: reused when it already imports that
-/// release, else (re)created.
+/// The venv's interpreter with the pinned Python SDK (reused while current).
 pub(crate) fn venv_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("device-sdk-venv");
-    let python = venv.join("bin").join("python");
-    if python.exists() && has_python_sdk(&python) {
-        println!("reusing {}", venv.display());
-        return python;
-    }
-    let system = find_python3();
-    println!("creating {} with {system}", venv.display());
-    checked(
-        Command::new(&system)
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv),
-        "python3 -m venv (on Debian/Ubuntu: apt-get install python3-venv)",
-    );
-    checked(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            PY_REQUIREMENT,
-        ]),
-        "pip install of the Python device SDK",
-    );
-    assert!(
-        has_python_sdk(&python),
-        "{PY_REQUIREMENT} is still not importable after pip install"
-    );
-    python
-}
-
-fn has_python_sdk(python: &Path) -> bool {
     let probe = format!(
         "import importlib.metadata as m, azure.iot.device; \
          assert m.version('azure-iot-device') == '{PY_VERSION}'"
     );
-    Command::new(python)
-        .args(["-c", &probe])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn find_python3() -> String {
-    for candidate in ["python3", "python"] {
-        if let Ok(out) = Command::new(candidate).arg("--version").output() {
-            let version = String::from_utf8_lossy(&out.stdout).to_string()
-                + &String::from_utf8_lossy(&out.stderr);
-            if out.status.success() && version.trim_start().starts_with("Python 3") {
-                return candidate.to_owned();
-            }
-        }
-    }
-    panic!("{GATE}=1 but no Python 3 interpreter (`python3`) is on PATH");
+    python_venv(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("device-sdk-venv"),
+        &[PY_REQUIREMENT],
+        &probe,
+        GATE,
+    )
 }
 
 /// `node_modules` with the packages of `tests/interop/device_sdk/package-lock.json`
@@ -213,11 +160,4 @@ fn has_node_sdk(modules: &Path) -> bool {
         .env("NODE_PATH", modules)
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-fn checked(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(out.status.success(), "{what} failed\n{}", describe(&out));
 }
