@@ -373,17 +373,7 @@ fn a_verification_code_gets_the_commands_that_prove_it() {
 fn a_verification_code_mismatch_gets_the_code_dps_issued_last() {
     let env = Env::new();
     env.chain();
-    env.json(&["certificate", "upload", "--name", "root", "--cert", ROOT]);
-    let code = env.json(&[
-        "certificate",
-        "generate-verification-code",
-        "--name",
-        "root",
-    ]);
-    let code = code["properties"]["verificationCode"]
-        .as_str()
-        .expect("code")
-        .to_owned();
+    let code = env.root_verification_code("root");
     // The code in another case: not the code as DPS gave it.
     let shell = HintShell::new(env.path());
     shell.ok(&format!(

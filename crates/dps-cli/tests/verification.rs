@@ -72,17 +72,7 @@ fn what_cannot_be_a_common_name_is_refused_in_words() {
 fn a_verification_certificate_from_another_ca_gets_a_fresh_code() {
     let env = Env::new();
     env.chain();
-    env.json(&["certificate", "upload", "--name", "root", "--cert", ROOT]);
-    let code = env.json(&[
-        "certificate",
-        "generate-verification-code",
-        "--name",
-        "root",
-    ]);
-    let code = code["properties"]["verificationCode"]
-        .as_str()
-        .expect("code")
-        .to_owned();
+    let code = env.root_verification_code("root");
     // The right code, signed by the intermediate instead of the uploaded root.
     let out = bare()
         .current_dir(env.path())

@@ -85,6 +85,16 @@ impl Env {
         ]);
     }
 
+    /// Uploads `certs/`'s root as `name` and returns the verification code DPS issues for it.
+    pub fn root_verification_code(&self, name: &str) -> String {
+        self.json(&["certificate", "upload", "--name", name, "--cert", TOUR_ROOT]);
+        let code = self.json(&["certificate", "generate-verification-code", "--name", name]);
+        code["properties"]["verificationCode"]
+            .as_str()
+            .expect("code")
+            .to_owned()
+    }
+
     /// What the README's tour sets up: the chain in `certs/`, its root proven as `root`, and
     /// the group `grp` on its intermediate.
     pub fn tour(&self) {
