@@ -104,7 +104,7 @@ fn a_connection_string_flag_is_named_by_its_variable_in_a_fix() {
 fn a_missing_group_gets_the_create_command_with_its_id() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     let args = ["--cert", DEV1_FULL, "--key", DEV1_KEY, "--group-id", "grp"];
     let (code, report) = doctor(&env, &args);
     assert_eq!(code, 1, "{report}");
@@ -124,7 +124,7 @@ fn a_missing_group_gets_the_create_command_with_its_id() {
 fn no_group_on_the_chain_gets_a_group_named_after_the_ca() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     let args = ["--cert", DEV1_FULL, "--key", DEV1_KEY];
     let (_, report) = doctor(&env, &args);
     let command = run_fix(&env, &report, "enrollment");
@@ -146,7 +146,7 @@ fn no_group_on_the_chain_gets_a_group_named_after_the_ca() {
 fn a_group_of_another_attestation_gets_an_x509_group_beside_it() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     env.json(&[
         "enrollment-group",
         "create",
@@ -175,7 +175,7 @@ fn a_group_of_another_attestation_gets_an_x509_group_beside_it() {
 fn a_disabled_group_gets_the_enable_command() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     group(&env, "grp", &["--provisioning-status", "disabled"]);
     let args = ["--cert", DEV1_FULL, "--key", DEV1_KEY];
     let (_, report) = doctor(&env, &args);
@@ -208,10 +208,10 @@ fn regenerate(env: &Env) {
 fn a_stale_group_certificate_gets_the_update_command() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     group(&env, "grp", &[]);
     regenerate(&env);
-    prove_root(&env, "new-root");
+    env.prove_root("new-root");
     let args = ["--cert", DEV1_FULL, "--key", DEV1_KEY];
     let (code, report) = doctor(&env, &args);
     assert_eq!(code, 1, "{report}");
@@ -233,7 +233,7 @@ fn a_re_created_root_is_proven_under_a_name_not_taken() {
     let env = Env::new();
     chain_and_device(&env);
     // The old root holds the name a new one would get from its file.
-    prove_root(&env, "azure-iot-test-only.root.ca");
+    env.prove_root("azure-iot-test-only.root.ca");
     group(&env, "grp", &[]);
     regenerate(&env);
     env.json(&[
@@ -329,7 +329,7 @@ fn a_disabled_individual_enrollment_gets_the_enable_command() {
 fn an_individual_enrollment_of_another_attestation_gets_the_delete_command() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     group(&env, "grp", &[]);
     env.json(&[
         "enrollment",
@@ -385,7 +385,7 @@ fn an_unverified_ca_reference_gets_the_prove_command_under_its_name() {
 fn a_missing_ca_reference_gets_the_device_ca_proven_under_that_name() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     env.json(&[
         "enrollment-group",
         "create",
@@ -417,7 +417,7 @@ fn a_missing_ca_reference_gets_the_device_ca_proven_under_that_name() {
 fn a_device_without_its_intermediate_gets_the_intermediate_proven() {
     let env = Env::new();
     chain_and_device(&env);
-    prove_root(&env, "root");
+    env.prove_root("root");
     group(&env, "grp", &[]);
     // The leaf alone: the intermediate between it and the verified root is missing.
     let args = ["--cert", DEV1, "--key", DEV1_KEY];

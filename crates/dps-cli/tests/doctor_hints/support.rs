@@ -8,9 +8,9 @@ use crate::common::{Env, devices};
 use crate::hint_runner::{HintShell, commands};
 use dps_certgen::{CertDir, Signer};
 
-pub const ROOT: &str = "certs/certs/azure-iot-test-only.root.ca.cert.pem";
-pub const ROOT_KEY: &str = "certs/private/azure-iot-test-only.root.ca.key.pem";
-pub const INTERMEDIATE: &str = "certs/certs/azure-iot-test-only.intermediate.cert.pem";
+pub const ROOT: &str = crate::common::TOUR_ROOT;
+pub const ROOT_KEY: &str = crate::common::TOUR_ROOT_KEY;
+pub const INTERMEDIATE: &str = crate::common::TOUR_INTERMEDIATE;
 pub const INTERMEDIATE_KEY: &str = "certs/private/azure-iot-test-only.intermediate.key.pem";
 pub const DEV1: &str = "certs/certs/dev1.cert.pem";
 pub const DEV1_FULL: &str = "certs/certs/dev1-full-chain.cert.pem";
@@ -27,11 +27,6 @@ pub fn certgen(env: &Env) -> CertDir {
 pub fn chain_and_device(env: &Env) {
     env.chain();
     devices(&certgen(env), &["dev1"], Signer::Intermediate);
-}
-
-/// The root proven under `name`.
-pub fn prove_root(env: &Env, name: &str) {
-    env.prove_root(name);
 }
 
 /// The group `id` on the intermediate, with extra options.
