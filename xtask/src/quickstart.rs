@@ -107,6 +107,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let mut config = EmulatorConfig::new(&emulator_dir);
     config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.mqtt_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.console_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     println!(
         "   listening on {} and {}; ID scope {}",
@@ -141,12 +142,23 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         word(&emulator_dir)
     );
     println!("run again to reuse the chain and the state, or with --fresh to start over.");
+    if let Some(url) = emulator.console_url() {
+        if args.keep_running {
+            println!("See it in the web console: {url}");
+        } else {
+            println!(
+                "See it in the web console: run `cargo xtask quickstart --keep-running` and \
+                 open the console address it prints (the emulator stops when the quickstart ends)."
+            );
+        }
+    }
     eprintln!("{NOT_FOR_PRODUCTION}");
     if args.keep_running {
         println!();
         println!(
-            "The emulator keeps running on {} (Ctrl-C stops it).",
-            emulator.service_endpoint()
+            "The emulator keeps running on {} (Ctrl-C stops it); web console: {}",
+            emulator.service_endpoint(),
+            emulator.console_url().as_deref().unwrap_or("off")
         );
         runtime.block_on(tokio::signal::ctrl_c())?;
     }

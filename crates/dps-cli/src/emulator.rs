@@ -44,6 +44,7 @@ fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
             "deviceEndpoint": emulator.device_endpoint(),
             "mqttEndpoint": emulator.mqtt_endpoint(),
             "mqttWebSocketEndpoint": emulator.mqtt_websocket_endpoint(),
+            "consoleUrl": emulator.console_url(),
             "idScope": emulator.id_scope(),
             "port": emulator.addr().port(),
             "infoPath": emulator.info_path(),

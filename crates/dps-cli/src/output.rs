@@ -129,10 +129,7 @@ pub fn date(value: Option<impl ToString>) -> String {
     let Some(text) = value.map(|v| v.to_string()) else {
         return "-".to_owned();
     };
-    dps_protocol::models::Timestamp::new(text.trim())
-        .to_datetime()
-        .or_else(|| dps_protocol::retry_after::parse_http_date(text.trim()))
-        .map_or(text, iso8601)
+    dps_protocol::models::Timestamp::for_people(&text)
 }
 
 /// Where a text goes, for [`text_width`].

@@ -266,6 +266,8 @@ fn emulator_start_writes_its_info_and_stops_on_sigterm() {
             "127.0.0.1:0",
             "--mqtt-listen",
             "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
             "--in-memory",
             "--data-dir",
         ])

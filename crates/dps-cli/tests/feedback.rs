@@ -32,6 +32,8 @@ impl Running {
                 "127.0.0.1:0",
                 "--mqtt-listen",
                 "127.0.0.1:0",
+                "--console-listen",
+                "127.0.0.1:0",
                 "--in-memory",
                 "--generate-keys",
                 "--pending-polls",

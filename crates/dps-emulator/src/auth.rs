@@ -24,6 +24,24 @@ pub(crate) struct Policies {
     pub(crate) read: Secret,
 }
 
+impl Policies {
+    /// The key of the policy called `name` (ignoring case) and the rights it grants.
+    pub(crate) fn named(&self, name: &str) -> Option<(&Secret, Right)> {
+        match name.to_ascii_lowercase().as_str() {
+            OWNER_POLICY => Some((&self.owner, Right::Write)),
+            READ_POLICY => Some((&self.read, Right::Read)),
+            _ => None,
+        }
+    }
+
+    /// The rights of whoever knows policy `name`'s `key` (compared in constant time), as the
+    /// web console's sign-in checks them; `None` for an unknown policy or a wrong key.
+    pub(crate) fn sign_in(&self, name: &str, key: &str) -> Option<Right> {
+        let (expected, right) = self.named(name.trim())?;
+        (*expected == Secret::from(key.trim())).then_some(right)
+    }
+}
+
 /// Checks the `Authorization` header of a service or certificate API request.
 ///
 /// `hosts` are the names the request may address (the `Host` header first, then the
@@ -50,20 +68,17 @@ pub(crate) fn check(
     }
     let token = SasToken::parse(header)
         .map_err(|e| unauthorized(format!("invalid SharedAccessSignature: {e}")))?;
-    let (key, can_write) = match token.policy_name().map(str::to_ascii_lowercase).as_deref() {
-        Some(OWNER_POLICY) => (&policies.owner, true),
-        Some(READ_POLICY) => (&policies.read, false),
-        Some(other) => {
-            return Err(unauthorized(format!(
-                "unknown shared access policy {other:?}"
-            )));
-        }
+    let (key, policy_right) = match token.policy_name() {
+        Some(name) => policies
+            .named(name)
+            .ok_or_else(|| unauthorized(format!("unknown shared access policy {name:?}")))?,
         None => {
             return Err(unauthorized(
                 "the SharedAccessSignature names no policy (skn)".into(),
             ));
         }
     };
+    let can_write = policy_right == Right::Write;
     let mut last = None;
     for host in hosts {
         match token.verify(&[key], &format!("{host}{path}"), now, DEFAULT_SKEW_SECS) {

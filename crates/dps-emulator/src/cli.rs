@@ -32,9 +32,20 @@ pub struct StartArgs {
         env = "DPS_EMULATOR_MQTT_LISTEN",
         value_name = "ADDR|off",
         default_value = config::DEFAULT_MQTT_LISTEN,
-        value_parser = parse_mqtt_listen
+        value_parser = parse_optional_listen
     )]
-    pub mqtt_listen: MqttListen,
+    pub mqtt_listen: OptionalListen,
+    /// Address of the web console (HTTPS without a client-certificate request, so a browser
+    /// never asks for one), or `off`; port 0 picks a free one. It acts with the owner policy
+    /// on loopback; elsewhere it asks for a policy key.
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_CONSOLE_LISTEN",
+        value_name = "ADDR|off",
+        default_value = config::DEFAULT_CONSOLE_LISTEN,
+        value_parser = parse_optional_listen
+    )]
+    pub console_listen: OptionalListen,
     /// Folder for state, TLS material and emulator.json [default: the per-user data folder].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -92,21 +103,30 @@ pub enum FlagError {
     CaCertificate(String),
 }
 
-/// The value of `--mqtt-listen`: an address, or off.
+/// The value of `--mqtt-listen` and `--console-listen`: an address, or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MqttListen {
-    /// Serve MQTT on this address.
+pub enum OptionalListen {
+    /// Listen on this address.
     On(SocketAddr),
-    /// No MQTT listener.
+    /// No such listener.
     Off,
 }
 
-fn parse_mqtt_listen(s: &str) -> Result<MqttListen, String> {
+impl OptionalListen {
+    fn addr(self) -> Option<SocketAddr> {
+        match self {
+            OptionalListen::On(addr) => Some(addr),
+            OptionalListen::Off => None,
+        }
+    }
+}
+
+fn parse_optional_listen(s: &str) -> Result<OptionalListen, String> {
     if s.eq_ignore_ascii_case("off") {
-        return Ok(MqttListen::Off);
+        return Ok(OptionalListen::Off);
     }
     s.parse()
-        .map(MqttListen::On)
+        .map(OptionalListen::On)
         .map_err(|_| format!("{s:?} is not an address such as 127.0.0.1:8883, nor `off`"))
 }
 
@@ -131,10 +151,8 @@ impl StartArgs {
         }
         let mut c = EmulatorConfig::new(self.data_dir.clone().unwrap_or_else(default_data_dir));
         c.listen = self.listen;
-        c.mqtt_listen = match self.mqtt_listen {
-            MqttListen::On(addr) => Some(addr),
-            MqttListen::Off => None,
-        };
+        c.mqtt_listen = self.mqtt_listen.addr();
+        c.console_listen = self.console_listen.addr();
         c.in_memory = self.in_memory;
         c.generate_keys = self.generate_keys;
         c.id_scope = self.id_scope.clone();
@@ -168,8 +186,13 @@ pub fn ready_line(emulator: &crate::Emulator) -> String {
             emulator.mqtt_websocket_endpoint()
         ),
     };
+    let console = match emulator.console_url() {
+        Some(url) => format!("; web console at {url}"),
+        None => String::new(),
+    };
     format!(
-        "dps-emulator listening on {}{mqtt} (ID scope {}); connection strings and CA in {}",
+        "dps-emulator listening on {}{mqtt} (ID scope {}){console}; connection strings and CA \
+         in {}",
         emulator.service_endpoint(),
         emulator.id_scope(),
         emulator.info_path().display()

@@ -24,6 +24,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 /// Where the `dps-emulator` binary serves MQTT unless told otherwise: 8883, the port the
 /// device SDKs hard-code.
 pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:8883";
+/// Where the `dps-emulator` binary serves the web console unless told otherwise.
+pub const DEFAULT_CONSOLE_LISTEN: &str = "127.0.0.1:8444";
 
 /// Per-minute quotas (the documented DPS defaults) for optional throttling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +106,9 @@ pub struct EmulatorConfig {
     /// Where devices connect over MQTT (TLS); `None` turns MQTT off. Port 0 picks a free port.
     /// MQTT over WebSocket is always served on `listen`.
     pub mqtt_listen: Option<SocketAddr>,
+    /// Where the web console listens (HTTPS that asks no client certificate); `None` turns
+    /// it off. Port 0 picks a free port.
+    pub console_listen: Option<SocketAddr>,
     /// Folder for the database, the TLS material and `emulator.json`.
     pub data_dir: PathBuf,
     /// Keep enrollments in memory instead of `data_dir/state.db`.
@@ -139,6 +144,7 @@ impl EmulatorConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             mqtt_listen: None,
+            console_listen: None,
             data_dir: data_dir.into(),
             in_memory: false,
             generate_keys: false,

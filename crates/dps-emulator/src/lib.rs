@@ -28,6 +28,7 @@ mod certificates;
 pub mod cli;
 pub mod clock;
 pub mod config;
+mod console;
 mod device;
 mod engine;
 mod error;
@@ -65,10 +66,10 @@ pub enum EmulatorError {
     #[error(
         "cannot listen on {addr} ({flag}): {source}; pass another address with {flag} \
          (port 0 picks a free one){}",
-        if *flag == "--mqtt-listen" { ", or --mqtt-listen off" } else { "" }
+        if *flag == "--listen" { String::new() } else { format!(", or {flag} off") }
     )]
     Bind {
-        /// The flag that chose the address: `--listen` or `--mqtt-listen`.
+        /// The flag that chose the address: `--listen`, `--mqtt-listen` or `--console-listen`.
         flag: &'static str,
         /// The address.
         addr: SocketAddr,
@@ -140,6 +141,7 @@ fn bind(
 pub struct Emulator {
     addr: SocketAddr,
     mqtt_addr: Option<SocketAddr>,
+    console_addr: Option<SocketAddr>,
     id_scope: String,
     ca_pem: String,
     ca_path: PathBuf,
@@ -177,6 +179,11 @@ impl Emulator {
             .map(|a| bind("--mqtt-listen", a))
             .transpose()?;
         let mqtt_addr = mqtt_listener.as_ref().map(|(_, a)| *a);
+        let console_listener = config
+            .console_listen
+            .map(|a| bind("--console-listen", a))
+            .transpose()?;
+        let console_addr = console_listener.as_ref().map(|(_, a)| *a);
         let app = Arc::new(app::App {
             throttle: throttle::Throttle::new(config.quotas.clone()),
             policies: policies.clone(),
@@ -218,7 +225,8 @@ impl Emulator {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let server_config = tls.server_config.clone();
         let serve_app = app.clone();
-        let (listener, mqtt_listener) = {
+        let console = console_addr.map(|a| console::Console::new(app.clone(), a));
+        let (listener, mqtt_listener, console_listener) = {
             let _guard = runtime.enter();
             let tokio_listener = |flag, (l, addr): (std::net::TcpListener, SocketAddr)| {
                 tokio::net::TcpListener::from_std(l).map_err(|source| EmulatorError::Bind {
@@ -232,8 +240,13 @@ impl Emulator {
                 mqtt_listener
                     .map(|l| tokio_listener("--mqtt-listen", l))
                     .transpose()?,
+                console_listener
+                    .map(|l| tokio_listener("--console-listen", l))
+                    .transpose()?,
             )
         };
+        let console_tls = console::tls_config(&server_config)?;
+        let serving_console = console.clone();
         let thread = std::thread::Builder::new()
             .name("dps-emulator".into())
             .spawn(move || {
@@ -246,9 +259,20 @@ impl Emulator {
                             stopped.clone(),
                         ))
                     });
-                    server::serve(listener, server_config, serve_app, stopped).await;
-                    if let Some(mqtt) = mqtt {
-                        let _ = mqtt.await;
+                    let console = console_listener.zip(serving_console).map(|(l, c)| {
+                        tokio::spawn(server::serve(
+                            l,
+                            console_tls,
+                            console::router(c),
+                            serve_app.config.limits.mqtt_connect_timeout,
+                            stopped.clone(),
+                        ))
+                    });
+                    let handshake = serve_app.config.limits.mqtt_connect_timeout;
+                    let api = server::api_router(serve_app);
+                    server::serve(listener, server_config, api, handshake, stopped).await;
+                    for task in [mqtt, console].into_iter().flatten() {
+                        let _ = task.await;
                     }
                 })
             })
@@ -256,6 +280,7 @@ impl Emulator {
         let emulator = Self {
             addr,
             mqtt_addr,
+            console_addr,
             id_scope: config.id_scope.clone(),
             ca_pem: tls.ca_pem,
             ca_path: tls.ca_path,
@@ -266,10 +291,14 @@ impl Emulator {
             stop,
             thread: Some(thread),
         };
+        if let Some(console) = &console {
+            console.publish(emulator.info());
+        }
         emulator.write_info_file()?;
         tracing::info!(
             service = %emulator.service_endpoint(),
             mqtt = emulator.mqtt_endpoint().as_deref().unwrap_or("off"),
+            console = emulator.console_url().as_deref().unwrap_or("off"),
             id_scope = %emulator.id_scope,
             info = %emulator.info_path().display(),
             "dps-emulator ready"
@@ -291,6 +320,17 @@ impl Emulator {
     pub fn mqtt_endpoint(&self) -> Option<String> {
         self.mqtt_addr
             .map(|a| format!("mqtts://localhost:{}", a.port()))
+    }
+
+    /// The bound web console address, if the console is on (never port 0).
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console_addr
+    }
+
+    /// `https://localhost:<port>/portal/`: the web console, if it is on.
+    pub fn console_url(&self) -> Option<String> {
+        self.console_addr
+            .map(|a| format!("https://localhost:{}{}", a.port(), console::PREFIX))
     }
 
     /// `wss://localhost:<port>/$iothub/websocket`: MQTT over WebSocket, on the HTTPS listener.
@@ -357,6 +397,7 @@ impl Emulator {
     pub fn info(&self) -> dps_protocol::EmulatorInfo {
         dps_protocol::EmulatorInfo {
             ca_certificate_path: self.ca_path.clone(),
+            console_url: self.console_url(),
             device_endpoint: self.device_endpoint(),
             id_scope: self.id_scope.clone(),
             iot_hubs: self.iot_hubs.clone(),

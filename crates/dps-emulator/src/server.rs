@@ -1,6 +1,6 @@
-//! The HTTPS listener: a rustls accept loop that records the client's certificate chain and
-//! hands each connection to hyper, serving one axum router for the service, certificate and
-//! device APIs.
+//! The HTTPS listeners: a rustls accept loop that records the client's certificate chain and
+//! hands each connection to hyper, serving one axum router: the service, certificate and
+//! device APIs on the main listener, the web console on its own.
 
 use crate::app::{App, ConnInfo, dispatch};
 use axum::Router;
@@ -11,16 +11,21 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-/// Serves until `shutdown` turns true; then stops accepting and lets open requests finish
-/// (at most a few seconds).
+/// The main listener's router: every request goes to [`dispatch`].
+pub(crate) fn api_router(app: Arc<App>) -> Router {
+    Router::new().fallback(dispatch).with_state(app)
+}
+
+/// Serves `router` until `shutdown` turns true; then stops accepting and lets open requests
+/// finish (at most a few seconds). `handshake` bounds the TLS handshake and the wait for the
+/// first request.
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    app: Arc<App>,
+    router: Router,
+    handshake: std::time::Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let handshake = app.config.limits.mqtt_connect_timeout;
-    let router = Router::new().fallback(dispatch).with_state(app);
     let acceptor = TlsAcceptor::from(tls);
     let mut conns = tokio::task::JoinSet::new();
     loop {

@@ -18,6 +18,8 @@ fn start(dir: &Path) -> (Child, serde_json::Value) {
             "127.0.0.1:0",
             "--mqtt-listen",
             "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)
@@ -67,6 +69,8 @@ fn a_busy_port_is_an_error_naming_its_flag() {
                 &format!("127.0.0.1:{port}"),
                 "--mqtt-listen",
                 "off",
+                "--console-listen",
+                "off",
             ],
             "--listen",
         ),
@@ -76,8 +80,21 @@ fn a_busy_port_is_an_error_naming_its_flag() {
                 "127.0.0.1:0",
                 "--mqtt-listen",
                 &format!("127.0.0.1:{port}"),
+                "--console-listen",
+                "off",
             ],
             "--mqtt-listen",
+        ),
+        (
+            [
+                "--listen",
+                "127.0.0.1:0",
+                "--mqtt-listen",
+                "off",
+                "--console-listen",
+                &format!("127.0.0.1:{port}"),
+            ],
+            "--console-listen",
         ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_dps-emulator"))

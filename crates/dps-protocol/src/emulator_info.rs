@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 pub struct EmulatorInfo {
     /// The emulator's TLS CA certificate (PEM), which clients must trust.
     pub ca_certificate_path: PathBuf,
+    /// The web console (`https://localhost:8444/portal/`); absent when it is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_url: Option<String>,
     /// The device API endpoint (`https://localhost:8443`).
     pub device_endpoint: String,
     /// The ID scope devices register under.
@@ -58,6 +61,7 @@ impl fmt::Debug for EmulatorInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorInfo")
             .field("ca_certificate_path", &self.ca_certificate_path)
+            .field("console_url", &self.console_url)
             .field("device_endpoint", &self.device_endpoint)
             .field("id_scope", &self.id_scope)
             .field("iot_hubs", &self.iot_hubs)
@@ -80,6 +84,7 @@ mod tests {
     fn sample() -> EmulatorInfo {
         EmulatorInfo {
             ca_certificate_path: PathBuf::from("/data/tls/ca.cert.pem"),
+            console_url: None,
             device_endpoint: "https://localhost:8443".into(),
             id_scope: "0ne00000000".into(),
             iot_hubs: vec!["emulated-hub.azure-devices.net".into()],
@@ -117,6 +122,22 @@ mod tests {
         let text = info.to_json_pretty().expect("serializes");
         assert_eq!(text, GOLDEN);
         assert_eq!(EmulatorInfo::from_json(GOLDEN).expect("parses"), info);
+    }
+
+    #[test]
+    fn the_console_url_sits_in_sorted_order_when_on() {
+        let info = EmulatorInfo {
+            console_url: Some("https://localhost:8444/portal/".into()),
+            ..sample()
+        };
+        let text = info.to_json_pretty().expect("serializes");
+        let expected = GOLDEN.replace(
+            "ca.cert.pem\",\n",
+            "ca.cert.pem\",\n  \"consoleUrl\": \"https://localhost:8444/portal/\",\n",
+        );
+        assert_ne!(expected, GOLDEN);
+        assert_eq!(text, expected);
+        assert_eq!(EmulatorInfo::from_json(&text).expect("parses"), info);
     }
 
     #[test]

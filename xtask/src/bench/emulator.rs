@@ -49,6 +49,8 @@ impl EmulatorProcess {
             "127.0.0.1:0",
             "--mqtt-listen",
             "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
             "--retry-after",
             "0",
             "--pending-polls",

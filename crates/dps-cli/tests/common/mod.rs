@@ -141,6 +141,7 @@ pub fn bare() -> assert_cmd::Command {
     // An emulator started through dps-cli serves MQTT on a free port, not 8883, so parallel
     // tests never collide.
     cmd.env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0");
+    cmd.env("DPS_EMULATOR_CONSOLE_LISTEN", "127.0.0.1:0");
     cmd
 }
 

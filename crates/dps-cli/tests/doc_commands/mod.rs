@@ -286,6 +286,7 @@ impl Shell {
             // The README's emulators run as printed, on a free port rather than 8443.
             .env("DPS_EMULATOR_LISTEN", "127.0.0.1:0")
             .env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0")
+            .env("DPS_EMULATOR_CONSOLE_LISTEN", "127.0.0.1:0")
             .env_remove("DPS_CONNECTION_STRING")
             .env_remove("DPS_CA_FILE")
             .env_remove("AZURE_ACCESS_TOKEN")

@@ -90,7 +90,8 @@ impl HintShell {
             .env("XDG_DATA_HOME", self.xdg())
             .env("TERM", "dumb")
             // MQTT on a free port, not 8883, so emulators of parallel tests never collide.
-            .env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0");
+            .env("DPS_EMULATOR_MQTT_LISTEN", "127.0.0.1:0")
+            .env("DPS_EMULATOR_CONSOLE_LISTEN", "127.0.0.1:0");
         for v in [
             "DPS_CONNECTION_STRING",
             "DPS_CA_FILE",

@@ -73,6 +73,21 @@ impl Timestamp {
     pub fn to_datetime(&self) -> Option<OffsetDateTime> {
         parse_rfc3339(&self.0)
     }
+
+    /// A date the service sent, as people are shown it (dps-cli's tables, the emulator's
+    /// console): RFC 3339 text (`2026-12-04T06:55:25.7763952Z`, records and certificate
+    /// validity) or RFC 1123 text (`Sun, 03 Jan 2027 06:55:18 GMT`, the CA-certificate API)
+    /// as ISO 8601 UTC in whole seconds (`2026-12-04T06:55:25Z`); other text as is.
+    pub fn for_people(text: &str) -> String {
+        let text = text.trim();
+        Timestamp::new(text)
+            .to_datetime()
+            .or_else(|| crate::retry_after::parse_http_date(text))
+            .map_or_else(
+                || text.to_owned(),
+                |t| Timestamp::from_datetime_seconds(t).into_string(),
+            )
+    }
 }
 
 impl fmt::Display for Timestamp {
