@@ -10,8 +10,11 @@
 //!   another extractor.
 //! - Every response forbids framing, inline script, sniffing and caching.
 
+// A refusal is the page that explains it, as axum's own rejections are responses.
+#![allow(clippy::result_large_err)]
+
 use super::Console;
-use super::layout::{self, Nav};
+use super::layout;
 use super::session::{self, Session};
 use crate::auth::Right;
 use axum::body::Body;
@@ -199,6 +202,7 @@ fn check_token(ctx: &Ctx, token: Option<&str>) -> Result<(), Response> {
     }
 }
 
+#[allow(dead_code)] // TEMP until the pages use it
 fn check_write(ctx: &Ctx) -> Result<(), Response> {
     if ctx.can_write() {
         Ok(())
@@ -243,6 +247,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for TokenForm<T> 
 
 /// A URL-encoded form that changes state: its token matched and the session may write.
 #[derive(Debug)]
+#[allow(dead_code)] // TEMP
 pub(crate) struct WriteForm<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for WriteForm<T> {
@@ -261,6 +266,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for WriteForm<T> 
 
 /// One part of a multipart form.
 #[derive(Debug)]
+#[allow(dead_code)] // TEMP
 pub(crate) struct Part {
     /// The file name the browser sent, for a file input.
     pub(crate) file_name: Option<String>,
@@ -271,8 +277,10 @@ pub(crate) struct Part {
 /// A multipart form (file uploads) that changes state: its token matched and the session may
 /// write.
 #[derive(Debug)]
+#[allow(dead_code)] // TEMP
 pub(crate) struct WriteMultipart(pub(crate) std::collections::HashMap<String, Part>);
 
+#[allow(dead_code)] // TEMP
 impl WriteMultipart {
     /// A text field, trimmed; empty when absent.
     pub(crate) fn text(&self, name: &str) -> String {

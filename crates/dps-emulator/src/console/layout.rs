@@ -62,6 +62,7 @@ pub(crate) fn page_with_status(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
+                meta name="csrf-token" content=(ctx.session.csrf);
                 title { (title) " · DPS emulator console" }
                 link rel="stylesheet" href="/portal/assets/console.css";
                 script src="/portal/assets/console.js" defer {}
@@ -154,12 +155,14 @@ pub(crate) fn see_other(location: &str) -> Response {
 
 /// A path segment, percent-encoded for a link (ids may hold `:` or `.`; anything else
 /// unusual is encoded too).
+#[allow(dead_code)] // TEMP
 pub(crate) fn seg(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// A date the service keeps, as the console shows it: ISO 8601 UTC in whole seconds, like
 /// dps-cli's tables; `-` when absent.
+#[allow(dead_code)] // TEMP
 pub(crate) fn date(text: Option<&str>) -> String {
     text.map_or_else(
         || "-".to_owned(),

@@ -20,9 +20,6 @@ mod layout;
 mod overview;
 mod session;
 
-pub(crate) use guard::{Ctx, WriteForm};
-pub(crate) use layout::Nav;
-
 use crate::EmulatorError;
 use crate::app::App;
 use axum::Router;

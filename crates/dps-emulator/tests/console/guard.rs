@@ -1,0 +1,120 @@
+//! The guard in front of every console page.
+
+use crate::support::Console;
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn the_overview_shows_the_scope_and_hides_keys_until_revealed() {
+    let mut c = Console::start().await;
+    let page = c.get("/portal/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains(c.emulator.id_scope()), "{}", page.text);
+    // The keys are in password inputs, never in a link.
+    assert!(page.text.contains("type=\"password\""));
+    assert!(!page.text.contains("href=\"HostName"));
+}
+
+#[tokio::test]
+async fn a_foreign_host_header_is_refused() {
+    let mut c = Console::start().await;
+    let r = c
+        .request(Method::GET, "/portal/")
+        .header("host", "attacker.example:443");
+    let page = c.send(r).await;
+    assert_eq!(
+        page.status,
+        StatusCode::MISDIRECTED_REQUEST,
+        "{}",
+        page.text
+    );
+}
+
+#[tokio::test]
+async fn a_post_without_token_or_from_another_origin_is_refused() {
+    let mut c = Console::start().await;
+    let origin = c.origin.clone();
+    // Right Origin, no token.
+    let r = c
+        .request(Method::POST, "/portal/sign-out")
+        .header("origin", &origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("x=1");
+    let page = c.send(r).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.text);
+    assert!(page.text.contains("anti-forgery token"), "{}", page.text);
+    // Right token, another Origin.
+    let body = format!("csrf={}", c.csrf());
+    let r = c
+        .request(Method::POST, "/portal/sign-out")
+        .header("origin", "https://attacker.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    let page = c.send(r).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.text);
+    assert!(page.text.contains("Origin"), "{}", page.text);
+}
+
+#[tokio::test]
+async fn every_response_forbids_framing_and_inline_script() {
+    let c = Console::start().await;
+    for path in [
+        "/portal/",
+        "/portal/assets/console.css",
+        "/portal/no-such-page",
+    ] {
+        let r = c.request(Method::GET, path).send().await.expect("sent");
+        let h = r.headers();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(
+            h.get("x-frame-options").map(|v| v.as_bytes()),
+            Some(&b"DENY"[..])
+        );
+    }
+}
+
+#[tokio::test]
+async fn beyond_loopback_a_visitor_signs_in_and_the_read_only_policy_cannot_write() {
+    let mut c = Console::start_with(|config| {
+        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    })
+    .await;
+    let page = c.get("/portal/").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location.as_deref(), Some("/portal/sign-in"));
+    let _ = c.get("/portal/sign-in").await;
+    let wrong = c
+        .post(
+            "/portal/sign-in",
+            &[("policy", "enrollmentread"), ("key", "bm90IHRoZSBrZXk=")],
+        )
+        .await;
+    assert!(wrong.text.contains("do not match"), "{}", wrong.text);
+    let key = c
+        .emulator
+        .read_only_connection_string()
+        .rsplit_once("SharedAccessKey=")
+        .map(|(_, k)| k.to_owned())
+        .expect("key");
+    let page = c
+        .post(
+            "/portal/sign-in",
+            &[("policy", "enrollmentread"), ("key", &key)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let page = c.get("/portal/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("read-only"), "{}", page.text);
+    // The owner's connection string is not shown to a read-only session.
+    assert!(
+        !page.text.contains("provisioningserviceowner;"),
+        "{}",
+        page.text
+    );
+}
