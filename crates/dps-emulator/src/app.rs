@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub(crate) throttle: Throttle,
     /// Open MQTT device connections.
     pub(crate) mqtt: crate::mqtt::Connections,
+    /// The web console's port, if it is on: the main listener sends `/portal/` there.
+    pub(crate) console_port: Option<u16>,
 }
 
 /// What the TLS layer learned about the connection.
@@ -159,7 +161,9 @@ pub(crate) async fn dispatch(
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = if crate::mqtt::websocket::is_upgrade_request(&request) {
+    let response = if let Some(to) = console_redirect(&state, &request) {
+        to
+    } else if crate::mqtt::websocket::is_upgrade_request(&request) {
         let (mut parts, _) = request.into_parts();
         if let Some(axum::Extension(info)) = conn {
             parts.extensions.insert(info);
@@ -180,6 +184,26 @@ pub(crate) async fn dispatch(
         );
     }
     response
+}
+
+/// A browser that opens the console on the device listener (`/portal/...`) is sent to the
+/// console's own listener, whose handshake asks no client certificate. No DPS path starts
+/// with `portal`, so the API is unaffected; with the console off the path stays a 404.
+fn console_redirect(app: &App, request: &Request<Body>) -> Option<Response> {
+    let port = app.console_port?;
+    let path = request.uri().path();
+    let rest = path.strip_prefix("/portal")?;
+    if !(rest.is_empty() || rest.starts_with('/')) || request.method() != Method::GET {
+        return None;
+    }
+    let location = format!("https://localhost:{port}/portal{rest}");
+    Some(
+        (
+            axum::http::StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, location)],
+        )
+            .into_response(),
+    )
 }
 
 /// The percent-decoded segments of a request path, without the trailing empty one(s).

@@ -189,6 +189,7 @@ impl Emulator {
             policies: policies.clone(),
             port: addr.port(),
             mqtt: mqtt::Connections::default(),
+            console_port: console_addr.map(|a| a.port()),
             store,
             config: config.clone(),
         });

@@ -118,3 +118,33 @@ async fn beyond_loopback_a_visitor_signs_in_and_the_read_only_policy_cannot_writ
         page.text
     );
 }
+
+#[tokio::test]
+async fn the_device_listener_sends_a_browser_to_the_console_listener() {
+    let c = Console::start().await;
+    let api = format!("https://localhost:{}", c.emulator.addr().port());
+    let ca = reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .redirect(reqwest::redirect::Policy::none())
+        .http1_only()
+        .build()
+        .expect("client");
+    let r = client
+        .get(format!("{api}/portal/certificates"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("{}/portal/certificates", c.origin).as_str())
+    );
+    // A DPS path that merely starts with the letters is not redirected.
+    let r = client
+        .get(format!("{api}/portals?api-version=2021-10-01"))
+        .send()
+        .await
+        .expect("sent");
+    assert_ne!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+}
