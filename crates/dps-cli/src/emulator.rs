@@ -1,5 +1,6 @@
-//! `dps-cli emulator start`: the local DPS in the foreground, and [`EmulatorInfo`], what other
-//! commands read from a running emulator's `emulator.json` when given `--emulator`.
+//! `dps-cli emulator start`: the local DPS in the foreground; `emulator trust` ([`trust`]): its
+//! CA in the trust stores; and [`EmulatorInfo`], what other commands read from a running
+//! emulator's `emulator.json` when given `--emulator`.
 
 use crate::output::{OutputFormat, print_json};
 use crate::{Hint, Usage};
@@ -7,6 +8,9 @@ use anyhow::Context;
 use dps_emulator::{EMULATOR_JSON, Emulator, default_data_dir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+
+pub mod trust;
+pub use trust::TrustArgs;
 
 /// Emulator commands.
 #[derive(Debug, clap::Subcommand)]
@@ -16,6 +20,17 @@ pub enum EmulatorCommand {
     ///
     /// Example: dps-cli emulator start --data-dir .dps --in-memory
     Start(StartArgs),
+    /// Trust the emulator's local CA in the system and browser stores, like mkcert -install
+    ///
+    /// Adds the CA to the system store (Debian/Ubuntu) and to the NSS databases of Chromium and
+    /// Firefox, so https://localhost works without warnings; --uninstall removes it. The CA may
+    /// vouch only for localhost, loopback addresses and the emulator's --host-name values.
+    /// Prints the plan, then asks (--yes: don't ask; --dry-run: plan only). Fedora/RHEL, macOS
+    /// and Windows get the commands to run by hand.
+    #[command(after_help = "Examples:
+  dps-cli emulator trust --dry-run
+  dps-cli emulator trust --regenerate --host-name devbox.local --dry-run")]
+    Trust(TrustArgs),
 }
 
 /// The options of `emulator start`: the `dps-emulator` binary's flags, declared once in the
@@ -26,6 +41,7 @@ pub use dps_emulator::cli::StartArgs;
 pub fn run(cmd: EmulatorCommand, format: OutputFormat) -> anyhow::Result<()> {
     match cmd {
         EmulatorCommand::Start(args) => start(&args, format),
+        EmulatorCommand::Trust(args) => trust::run(&args),
     }
 }
 

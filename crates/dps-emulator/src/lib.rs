@@ -40,6 +40,10 @@ mod store;
 mod throttle;
 mod tls;
 pub use tls::client_certificate_verifier;
+pub use tls::{
+    LOCAL_CA_COMMON_NAME, LocalCa, LocalCaProblem, PermittedName, check_host_names, local_ca_path,
+    local_ca_permitted_names, regenerate_command, regenerate_local_ca,
+};
 mod x509info;
 
 pub use certificates::CaCertificateError;
@@ -122,6 +126,47 @@ pub enum EmulatorError {
     /// The runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A configured host name lies outside the name constraints of the local CA kept in the
+    /// data folder, so the CA cannot vouch for it: the CA must be regenerated (and trusted
+    /// again) with every host name.
+    #[error(
+        "host name {host_name:?} is outside the name constraints of the emulator's local CA {} \
+         (it may vouch only for {}); regenerate the CA for every host name and trust the new \
+         one: `{}`, then start the emulator again",
+        ca_path.display(),
+        tls::join_names(allowed),
+        regenerate_command(data_dir, host_names)
+    )]
+    HostNameOutsideLocalCa {
+        /// The host name the CA does not cover.
+        host_name: String,
+        /// The CA certificate's file.
+        ca_path: PathBuf,
+        /// The names the CA may vouch for (its permitted subtrees).
+        allowed: Vec<PermittedName>,
+        /// The data folder.
+        data_dir: PathBuf,
+        /// Every configured host name, for the command that regenerates the CA.
+        host_names: Vec<String>,
+    },
+    /// A `--host-name` that is neither a DNS name nor an IP address.
+    #[error(
+        "--host-name {host_name:?} is neither a DNS name (letters, digits, `-` and `_` in \
+         dot-separated labels) nor an IP address"
+    )]
+    InvalidHostName {
+        /// The name as given.
+        host_name: String,
+    },
+    /// The local CA certificate in the data folder could not be read.
+    #[error("the emulator's local CA {} cannot be read: {source}", path.display())]
+    LocalCaUnreadable {
+        /// The certificate's file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: LocalCaProblem,
+    },
 }
 
 /// Binds a listening socket for `flag`'s address.

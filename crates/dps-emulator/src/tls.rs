@@ -1,13 +1,22 @@
-//! The emulator's TLS: a local CA kept in the data folder (so a client trusts it once), a
-//! server certificate for localhost, 127.0.0.1, ::1 and any configured names (re-issued at each
-//! start), and a client-certificate verifier that asks for a certificate, accepts any chain, and
+//! The emulator's TLS: a local CA kept in the data folder (so a client trusts it once, and
+//! name-constrained to the emulator's names, see [`ca`]), a server certificate for localhost,
+//! 127.0.0.1, ::1 and any configured names (re-issued at each start), and a client-certificate
+//! verifier that asks for a certificate, accepts any chain, and
 //! still checks the handshake signature, so the device proves it holds the leaf key. Whether the
 //! chain is good enough is decided per enrollment by the device API, as DPS does.
 
+mod ca;
+
+pub(crate) use ca::join_names;
+pub use ca::{
+    LOCAL_CA_COMMON_NAME, LocalCa, LocalCaProblem, PermittedName, check_host_names, local_ca_path,
+    local_ca_permitted_names, regenerate_command, regenerate_local_ca,
+};
+
 use crate::EmulatorError;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
 };
 use rustls::DigitallySignedStruct;
 use rustls::client::danger::HandshakeSignatureValid;
@@ -18,10 +27,6 @@ use rustls::{DistinguishedName as RustlsDn, SignatureScheme};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-
-/// File names inside `data_dir/tls`.
-pub(crate) const CA_CERT_FILE: &str = "emulator-ca.cert.pem";
-const CA_KEY_FILE: &str = "emulator-ca.key.pem";
 
 /// The emulator's TLS material.
 pub(crate) struct TlsMaterial {
@@ -41,39 +46,16 @@ impl std::fmt::Debug for TlsMaterial {
     }
 }
 
-fn err(what: &'static str) -> impl FnOnce(rcgen::Error) -> EmulatorError {
+pub(crate) fn err(what: &'static str) -> impl FnOnce(rcgen::Error) -> EmulatorError {
     move |source| EmulatorError::TlsCertificate { what, source }
 }
 
-/// Loads or creates the local CA in `dir` and issues a fresh server certificate for `names`.
+/// Loads or creates the local CA in `dir` (`DATA_DIR/tls`) and issues a fresh server certificate for `names`.
 pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, EmulatorError> {
-    let io = |p: &Path| {
-        let p = p.to_owned();
-        move |e: std::io::Error| EmulatorError::Io(p, e)
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let ca_path = dir.join(CA_CERT_FILE);
-    let key_path = dir.join(CA_KEY_FILE);
-    let (ca_pem, ca_key) = match (
-        std::fs::read_to_string(&ca_path),
-        std::fs::read_to_string(&key_path),
-    ) {
-        (Ok(cert), Ok(key)) if ca_is_current(&cert) => (
-            cert,
-            KeyPair::from_pem(&key).map_err(err("emulator CA key"))?,
-        ),
-        _ => {
-            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err("CA key"))?;
-            let cert = ca_params()
-                .self_signed(&key)
-                .map_err(err("CA certificate"))?;
-            let mut files = dps_certgen::FileSet::new();
-            files.add(&key_path, key.serialize_pem(), dps_certgen::Mode::Secret);
-            files.add(&ca_path, cert.pem(), dps_certgen::Mode::Public);
-            files.commit().map_err(EmulatorError::TlsFiles)?;
-            (cert.pem(), key)
-        }
-    };
+    check_host_names(names)?;
+    std::fs::create_dir_all(dir).map_err(|e| EmulatorError::Io(dir.to_owned(), e))?;
+    let ca_path = dir.join(ca::CA_CERT_FILE);
+    let (ca_pem, ca_key) = ca::load_or_create(dir, names)?;
     let issuer =
         Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(err("emulator CA certificate"))?;
     let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err("server key"))?;
@@ -99,32 +81,6 @@ pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Emula
         ca_path,
         server_config: Arc::new(config),
     })
-}
-
-fn ca_is_current(pem: &str) -> bool {
-    let Ok(certs) = dps_certgen::certs_from_bytes(pem.as_bytes()) else {
-        return false;
-    };
-    certs
-        .first()
-        .and_then(|c| dps_certgen::summarize(c).ok())
-        .is_some_and(|s| s.currently_valid)
-}
-
-fn ca_params() -> CertificateParams {
-    let mut p = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(
-        DnType::CommonName,
-        "dps-rs emulator local CA (testing only)",
-    );
-    p.distinguished_name = dn;
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let now = OffsetDateTime::now_utc();
-    p.not_before = now - Duration::days(1);
-    p.not_after = now + Duration::days(3650);
-    p
 }
 
 fn server_params(names: &[String]) -> Result<CertificateParams, EmulatorError> {
