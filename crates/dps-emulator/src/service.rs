@@ -42,13 +42,18 @@ pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
             }
             (2, &Method::PUT) => {
                 app.authorize(req, Right::Write)?;
-                let body = records::validate(c, &s[1], req.json()?)?;
-                let stored = upsert(app, c, &s[1], body, Precondition::from(req.if_match()))?;
-                json_response(StatusCode::OK, &records::present(&stored))
+                let shown = replace(
+                    app,
+                    c,
+                    &s[1],
+                    req.json()?,
+                    Precondition::from(req.if_match()),
+                )?;
+                json_response(StatusCode::OK, &shown)
             }
             (2, &Method::DELETE) => {
                 app.authorize(req, Right::Write)?;
-                delete(app, c.kind(), &s[1], req.if_match(), || c.not_found(&s[1]))?;
+                delete_enrollment(app, c, &s[1], req.if_match())?;
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             (3, &Method::POST) if req.lit(2, "attestationmechanism") => {
@@ -71,18 +76,12 @@ pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
         return match (s.len(), m) {
             (2, &Method::GET) => {
                 app.authorize(req, Right::Read)?;
-                let rec = app
-                    .store
-                    .get(Kind::Registration, &s[1])?
-                    .ok_or_else(|| registration_not_found(&s[1]))?;
+                let rec = registration(app, &s[1])?;
                 json_response(StatusCode::OK, &records::present(&rec.body))
             }
             (2, &Method::DELETE) => {
                 app.authorize(req, Right::Write)?;
-                delete(app, Kind::Registration, &s[1], req.if_match(), || {
-                    registration_not_found(&s[1])
-                })?;
-                app.engine().forget(&s[1])?;
+                delete_registration(app, &s[1], req.if_match())?;
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             (3, &Method::POST) if req.lit(2, "query") => {
@@ -109,7 +108,31 @@ fn registration_not_found(id: &str) -> ApiError {
     )
 }
 
+/// The registration record `id`, or the API's 404 (`GET /registrations/{id}`; the console's
+/// registration records page).
+pub(crate) fn registration(app: &App, id: &str) -> ApiResult<Record> {
+    app.store
+        .get(Kind::Registration, id)?
+        .ok_or_else(|| registration_not_found(id))
+}
+
+/// Deletes registration record `id`, honouring `If-Match`, and what the engine remembered of
+/// the device (`DELETE /registrations/{id}`; the console's Delete).
+pub(crate) fn delete_registration(app: &App, id: &str, if_match: Option<String>) -> ApiResult<()> {
+    delete(app, Kind::Registration, id, if_match, || {
+        registration_not_found(id)
+    })?;
+    app.engine().forget(id)
+}
+
 fn get(app: &App, c: Collection, id: &str) -> ApiResult<Response> {
+    json_response(StatusCode::OK, &read(app, c, id)?)
+}
+
+/// An enrollment or group as `GET /enrollments/{id}` or `GET /enrollmentGroups/{id}` shows
+/// it (an enrollment with its device's registration state), or the API's 404. The console's
+/// detail page shows the same.
+pub(crate) fn read(app: &App, c: Collection, id: &str) -> ApiResult<Value> {
     let rec = app
         .store
         .get(c.kind(), id)?
@@ -126,7 +149,33 @@ fn get(app: &App, c: Collection, id: &str) -> ApiResult<Response> {
         };
         obj.insert("registrationState".into(), state);
     }
-    json_response(StatusCode::OK, &out)
+    Ok(out)
+}
+
+/// `PUT /enrollments/{id}` and `PUT /enrollmentGroups/{id}`: validates the record a client
+/// sent, writes it under `pre` and returns it as the API shows it. The console's
+/// enable/disable sends what it read back here, as a client's GET-modify-PUT would.
+pub(crate) fn replace(
+    app: &App,
+    c: Collection,
+    id: &str,
+    sent: Value,
+    pre: Precondition,
+) -> ApiResult<Value> {
+    let body = records::validate(c, id, sent)?;
+    let stored = upsert(app, c, id, body, pre)?;
+    Ok(records::present(&stored))
+}
+
+/// `DELETE /enrollments/{id}` and `DELETE /enrollmentGroups/{id}`, honouring `If-Match`; the
+/// console's Delete.
+pub(crate) fn delete_enrollment(
+    app: &App,
+    c: Collection,
+    id: &str,
+    if_match: Option<String>,
+) -> ApiResult<()> {
+    delete(app, c.kind(), id, if_match, || c.not_found(id))
 }
 
 /// What a write requires of the stored record.
@@ -313,11 +362,7 @@ fn page(
                 .ok_or_else(|| ApiError::bad_request("invalid x-ms-continuation token"))?,
         ),
     };
-    let mut rows = app
-        .store
-        .list(kind, parent, after.as_deref(), size.saturating_add(1))?;
-    let more = rows.len() > size;
-    rows.truncate(size);
+    let (rows, more) = list_page(app, kind, parent, after.as_deref(), size)?;
     let items: Vec<Value> = rows.iter().map(|r| records::present(&r.body)).collect();
     let mut resp = json_response(StatusCode::OK, &items)?;
     let h = resp.headers_mut();
@@ -336,4 +381,22 @@ fn page(
         }
     }
     Ok(resp)
+}
+
+/// One page of a query: up to `size` records of `kind` (only `parent`'s, when given) whose ids
+/// follow `after`, in id order, and whether more follow. The query API and the console page
+/// the same way.
+pub(crate) fn list_page(
+    app: &App,
+    kind: Kind,
+    parent: Option<&str>,
+    after: Option<&str>,
+    size: usize,
+) -> ApiResult<(Vec<Record>, bool)> {
+    let mut rows = app
+        .store
+        .list(kind, parent, after, size.saturating_add(1))?;
+    let more = rows.len() > size;
+    rows.truncate(size);
+    Ok((rows, more))
 }

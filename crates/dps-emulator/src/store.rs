@@ -6,6 +6,8 @@
 //! transaction; there is one connection, so one writer, and the lock is never held across an
 //! `.await` because no function here is async.
 
+mod prefix;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -274,33 +276,15 @@ impl Store {
                  WHERE kind = ?1 AND ?2 IS NULL AND (?3 IS NULL OR id_lower > ?3)
                  ORDER BY id_lower LIMIT ?4"
             })?;
-            let rows = stmt.query_map(
+            read_records(
+                &mut stmt,
                 params![
                     kind.tag(),
                     parent.map(str::to_lowercase),
                     after.map(str::to_lowercase),
                     i64::try_from(limit).unwrap_or(i64::MAX)
                 ],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, parent, etag, body) = row?;
-                out.push(Record {
-                    id,
-                    parent,
-                    etag,
-                    body: serde_json::from_str(&body)?,
-                });
-            }
-            Ok(out)
+            )
         })
     }
 
@@ -343,6 +327,32 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// The records a `SELECT id, parent, etag, body` statement returns, in its order.
+fn read_records(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Record>, StoreError> {
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, parent, etag, body) = row?;
+        out.push(Record {
+            id,
+            parent,
+            etag,
+            body: serde_json::from_str(&body)?,
+        });
+    }
+    Ok(out)
 }
 
 fn get_in(c: &Connection, kind: Kind, id: &str) -> Result<Option<Record>, StoreError> {

@@ -202,7 +202,6 @@ fn check_token(ctx: &Ctx, token: Option<&str>) -> Result<(), Response> {
     }
 }
 
-#[allow(dead_code)] // TEMP until the pages use it
 fn check_write(ctx: &Ctx) -> Result<(), Response> {
     if ctx.can_write() {
         Ok(())
@@ -247,7 +246,6 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for TokenForm<T> 
 
 /// A URL-encoded form that changes state: its token matched and the session may write.
 #[derive(Debug)]
-#[allow(dead_code)] // TEMP
 pub(crate) struct WriteForm<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for WriteForm<T> {
@@ -277,10 +275,8 @@ pub(crate) struct Part {
 /// A multipart form (file uploads) that changes state: its token matched and the session may
 /// write.
 #[derive(Debug)]
-#[allow(dead_code)] // TEMP
 pub(crate) struct WriteMultipart(pub(crate) std::collections::HashMap<String, Part>);
 
-#[allow(dead_code)] // TEMP
 impl WriteMultipart {
     /// A text field, trimmed; empty when absent.
     pub(crate) fn text(&self, name: &str) -> String {

@@ -155,14 +155,12 @@ pub(crate) fn see_other(location: &str) -> Response {
 
 /// A path segment, percent-encoded for a link (ids may hold `:` or `.`; anything else
 /// unusual is encoded too).
-#[allow(dead_code)] // TEMP
 pub(crate) fn seg(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// A date the service keeps, as the console shows it: ISO 8601 UTC in whole seconds, like
 /// dps-cli's tables; `-` when absent.
-#[allow(dead_code)] // TEMP
 pub(crate) fn date(text: Option<&str>) -> String {
     text.map_or_else(
         || "-".to_owned(),

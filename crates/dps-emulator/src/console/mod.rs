@@ -15,9 +15,12 @@
 //! framing and inline script.
 
 mod assets;
+mod enrollment_create;
+mod enrollments;
 mod guard;
 mod layout;
 mod overview;
+mod registrations;
 mod session;
 
 use crate::EmulatorError;
@@ -94,6 +97,9 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .route("/portal", get(|| async { Redirect::to(PREFIX) }))
         .route("/portal/", get(overview::page))
         .route("/portal/assets/{file}", get(assets::serve))
+        .merge(enrollment_create::routes())
+        .merge(enrollments::routes())
+        .merge(registrations::routes())
         .merge(session::routes());
     pages
         .fallback(layout::not_found)

@@ -24,7 +24,6 @@ const IDLE_LIMIT: Duration = Duration::from_secs(12 * 3600);
 
 /// Whether a notice reports success or failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // TEMP
 pub(crate) enum NoticeKind {
     /// It worked.
     Done,
@@ -58,7 +57,6 @@ pub(crate) struct Session {
 
 impl Session {
     /// Keeps `notice` for the next page.
-    #[allow(dead_code)] // TEMP
     pub(crate) fn notify(&self, kind: NoticeKind, text: impl Into<String>) {
         if let Ok(mut n) = self.notice.lock() {
             *n = Some(Notice {

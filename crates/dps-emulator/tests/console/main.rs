@@ -5,4 +5,7 @@
 
 mod support;
 
+mod create;
+mod enrollments;
 mod guard;
+mod registrations;
