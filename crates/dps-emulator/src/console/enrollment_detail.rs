@@ -177,7 +177,7 @@ fn attestation(ctx: &Ctx, tab: Tab, record: &Value) -> Markup {
                     p.muted { "The keys exist; they stay hidden until you show them." }
                     @for (field, label, input) in [("primaryKey", "Primary key", "primary-key"), ("secondaryKey", "Secondary key", "secondary-key")] {
                         @match att.pointer(&format!("/symmetricKey/{field}")).and_then(Value::as_str) {
-                            Some(key) => (secret(input, label, key)),
+                            Some(key) => (layout::secret(input, label, key)),
                             None => p { (label) ": " span.muted { "none" } },
                         }
                     }
@@ -265,7 +265,7 @@ fn allocation(record: &Value) -> Markup {
             dl.facts {
                 dt { "IoT hubs / allocation" } dd { (enrollments::hubs_and_allocation(record)) }
                 @if let Some(url) = webhook {
-                    dt { "Webhook" } dd { (secret("webhook-url", "Webhook URL (may carry a function key)", url)) }
+                    dt { "Webhook" } dd { (layout::secret("webhook-url", "Webhook URL (may carry a function key)", url)) }
                     dt { "Webhook API version" } dd { (enrollments::text(record, "/customAllocationDefinition/apiVersion")) }
                 }
                 dt { "Reprovisioning: update hub assignment" } dd { (flag("updateHubAssignment")) }
@@ -282,19 +282,6 @@ fn json_block(id: &str, value: Option<&Value>, empty: &str) -> Markup {
         @match text {
             Some(text) => pre id=(id) { (text) },
             None => p.muted { (empty) },
-        }
-    }
-}
-
-/// A labelled, hidden secret with Show and Copy buttons (shown by the script), like the
-/// overview's connection strings.
-fn secret(id: &str, label: &str, value: &str) -> Markup {
-    html! {
-        div.secret {
-            label for=(id) { (label) }
-            input id=(id) type="password" readonly value=(value) autocomplete="off" spellcheck="false";
-            button.secondary type="button" data-reveal=(id) aria-pressed="false" hidden { "Show" }
-            button.secondary type="button" data-copy=(id) hidden { "Copy" }
         }
     }
 }

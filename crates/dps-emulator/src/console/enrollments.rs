@@ -20,10 +20,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 use std::sync::Arc;
 
-// The detail page and its actions, in their own file beside this one (console/mod.rs names
-// one module per page).
-#[path = "enrollment_detail.rs"]
-mod enrollment_detail;
+use super::enrollment_detail;
 
 /// Rows per page.
 const PAGE: usize = 50;

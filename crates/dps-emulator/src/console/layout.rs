@@ -156,7 +156,13 @@ pub(crate) fn see_other(location: &str) -> Response {
 /// A path segment, percent-encoded for a link (ids may hold `:` or `.`; anything else
 /// unusual is encoded too).
 pub(crate) fn seg(id: &str) -> String {
-    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+    /// Everything but the unreserved characters of RFC 3986 (`-`, `.`, `_`, `~` stay).
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 /// A date the service keeps, as the console shows it: ISO 8601 UTC in whole seconds, like
@@ -166,4 +172,16 @@ pub(crate) fn date(text: Option<&str>) -> String {
         || "-".to_owned(),
         dps_protocol::models::Timestamp::for_people,
     )
+}
+
+/// A labelled, hidden secret with Show and Copy buttons (shown by the script).
+pub(crate) fn secret(id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        div.secret {
+            label for=(id) { (label) }
+            input id=(id) type="password" readonly value=(value) autocomplete="off" spellcheck="false";
+            button.secondary type="button" data-reveal=(id) aria-pressed="false" hidden { "Show" }
+            button.secondary type="button" data-copy=(id) hidden { "Copy" }
+        }
+    }
 }

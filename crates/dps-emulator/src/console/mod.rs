@@ -16,6 +16,7 @@
 
 mod assets;
 mod enrollment_create;
+mod enrollment_detail;
 mod enrollments;
 mod guard;
 mod layout;

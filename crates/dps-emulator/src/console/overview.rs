@@ -7,7 +7,7 @@ use crate::auth::Right;
 use crate::store::Kind;
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::{Markup, html};
+use maud::html;
 
 /// `GET /portal/`.
 pub(crate) async fn page(ctx: Ctx) -> Response {
@@ -84,22 +84,10 @@ pub(crate) async fn page(ctx: Ctx) -> Response {
             h2 { "Connection strings" }
             p.muted { "Shared access policies. Keys are hidden until you reveal them." }
             @if ctx.session.right == Some(Right::Write) {
-                (secret("cs-owner", "provisioningserviceowner (all rights)", &info.service_connection_string))
+                (layout::secret("cs-owner", "provisioningserviceowner (all rights)", &info.service_connection_string))
             }
-            (secret("cs-read", "enrollmentread (read only)", &info.read_only_connection_string))
+            (layout::secret("cs-read", "enrollmentread (read only)", &info.read_only_connection_string))
         }
     };
     layout::page(&ctx, Nav::Overview, "Overview", body)
-}
-
-/// A labelled, hidden secret with Show and Copy buttons (shown by the script).
-fn secret(id: &str, label: &str, value: &str) -> Markup {
-    html! {
-        div.secret {
-            label for=(id) { (label) }
-            input id=(id) type="password" readonly value=(value) autocomplete="off" spellcheck="false";
-            button.secondary type="button" data-reveal=(id) aria-pressed="false" hidden { "Show" }
-            button.secondary type="button" data-copy=(id) hidden { "Copy" }
-        }
-    }
 }

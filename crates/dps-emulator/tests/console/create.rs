@@ -88,7 +88,7 @@ async fn a_symmetric_key_group_made_in_the_form_is_readable_through_the_api_with
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
     assert_eq!(
         page.location.as_deref(),
-        Some("/portal/enrollments/groups/Console%2DKeys")
+        Some("/portal/enrollments/groups/Console-Keys")
     );
     let g = group(&c, "console-keys").await.expect("created");
     assert_eq!(g["enrollmentGroupId"], "Console-Keys");
