@@ -33,6 +33,8 @@ pub(crate) struct App {
     pub(crate) mqtt: crate::mqtt::Connections,
     /// The web console's port, if it is on: the main listener sends `/portal/` there.
     pub(crate) console_port: Option<u16>,
+    /// The latest device attempts, for the console's Device activity page.
+    pub(crate) activity: crate::activity::Activity,
 }
 
 /// What the TLS layer learned about the connection.

@@ -3,6 +3,7 @@
 //! ([`crate::engine`]): it picks the credential out of the request (the TLS client chain, or
 //! the `Authorization` SAS), and renders the engine's answers and refusals as HTTP.
 
+use crate::activity::Transport;
 use crate::app::{App, Req, json_response, method_not_allowed, unknown_path};
 use crate::engine::{Credential, Identity, OperationStatus};
 use crate::error::{ApiError, ApiResult};
@@ -14,17 +15,18 @@ use std::sync::Arc;
 /// Routes a device API request (`/{idScope}/registrations/...`).
 pub(crate) async fn handle(app: &Arc<App>, req: &Req) -> ApiResult<Response> {
     let s = &req.segments;
-    app.engine().check_scope(&s[0])?;
     let id = &s[2];
+    let engine = app.engine_via(Transport::Https);
+    engine.check_scope(&s[0], id)?;
     match (s.len(), &req.method) {
         (4, &Method::PUT) if req.lit(3, "register") => register(app, req, id).await,
         (5, &Method::GET) if req.lit(3, "operations") => {
             let who = authenticate(app, req, id)?;
-            status_response(app, app.engine().operation_status(&who, &s[4])?)
+            status_response(app, engine.operation_status(&who, &s[4])?)
         }
         (3, &Method::POST) => {
             let who = authenticate(app, req, id)?;
-            json_response(StatusCode::OK, &app.engine().registration_status(&who)?)
+            json_response(StatusCode::OK, &engine.registration_status(&who)?)
         }
         (3..=5, _) => Err(method_not_allowed(req)),
         _ => Err(unknown_path(req)),
@@ -37,7 +39,7 @@ async fn register(app: &Arc<App>, req: &Req, id: &str) -> ApiResult<Response> {
     })?;
     let who = authenticate(app, req, id)?;
     let status = app
-        .engine()
+        .engine_via(Transport::Https)
         .register(&who, body.get("payload").cloned())
         .await?;
     status_response(app, status)
@@ -79,7 +81,7 @@ fn authenticate(app: &App, req: &Req, id: &str) -> ApiResult<Identity> {
             .map(|chain| Credential::X509(chain)),
     };
     Ok(app
-        .engine()
+        .engine_via(Transport::Https)
         .authenticate(&req.segments[0], id, credential)??)
 }
 

@@ -19,6 +19,7 @@
 //! # Ok::<(), dps_emulator::EmulatorError>(())
 //! ```
 
+mod activity;
 mod allocation;
 mod app;
 mod auth;
@@ -235,6 +236,7 @@ impl Emulator {
             port: addr.port(),
             mqtt: mqtt::Connections::default(),
             console_port: console_addr.map(|a| a.port()),
+            activity: activity::Activity::default(),
             store,
             config: config.clone(),
         });
@@ -269,6 +271,7 @@ impl Emulator {
             .build()
             .map_err(EmulatorError::Runtime)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        app.activity.end_feeds_on(stopped.clone());
         let server_config = tls.server_config.clone();
         let serve_app = app.clone();
         let console = console_addr.map(|a| console::Console::new(app.clone(), a));

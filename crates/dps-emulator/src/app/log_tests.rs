@@ -54,6 +54,7 @@ fn a_refused_sas_device_is_logged_with_its_reason_and_without_its_token() {
         throttle: Throttle::new(None),
         mqtt: crate::mqtt::Connections::default(),
         console_port: None,
+        activity: crate::activity::Activity::default(),
         config,
     });
     let signature = "c2VjcmV0LXNpZ25hdHVyZQ%3D%3D";

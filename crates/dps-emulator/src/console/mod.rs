@@ -14,6 +14,7 @@
 //! carries the session's anti-CSRF token and a same-origin `Origin`; every response forbids
 //! framing and inline script.
 
+mod activity;
 mod assets;
 mod enrollment_create;
 mod enrollment_detail;
@@ -98,6 +99,7 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .route("/portal", get(|| async { Redirect::to(PREFIX) }))
         .route("/portal/", get(overview::page))
         .route("/portal/assets/{file}", get(assets::serve))
+        .merge(activity::routes())
         .merge(enrollment_create::routes())
         .merge(enrollments::routes())
         .merge(registrations::routes())

@@ -36,7 +36,7 @@ fn parse_text(text: Option<&str>) -> Option<Cert> {
 impl Engine<'_> {
     /// Authenticates a device of `scope` registering as `registration_id` with `credential`.
     /// The outer error is an emulator failure (storage); the inner one a refusal to render,
-    /// which is logged here, once, whatever transport asked.
+    /// which is logged and recorded in the activity log here, once, whatever transport asked.
     pub(crate) fn authenticate(
         &self,
         scope: &str,
@@ -45,7 +45,7 @@ impl Engine<'_> {
     ) -> ApiResult<Result<Identity, Refusal>> {
         let outcome = self.decide(scope, registration_id, credential);
         if let Ok(Err(refusal)) = &outcome {
-            refusal.log(Some(registration_id));
+            self.refused(registration_id, refusal);
         }
         outcome
     }
@@ -71,10 +71,12 @@ impl Engine<'_> {
         }
     }
 
-    /// Whether this emulator serves `scope` (compared without regard to case). A transport
-    /// may call it before it reads the rest of a request; a refusal is logged.
-    pub(crate) fn check_scope(&self, scope: &str) -> Result<(), Refusal> {
-        self.scope(scope).inspect_err(|refusal| refusal.log(None))
+    /// Whether this emulator serves `scope` (compared without regard to case), for a device
+    /// registering as `registration_id`. A transport may call it before it reads the rest of
+    /// a request; a refusal is logged and recorded.
+    pub(crate) fn check_scope(&self, scope: &str, registration_id: &str) -> Result<(), Refusal> {
+        self.scope(scope)
+            .inspect_err(|refusal| self.refused(registration_id, refusal))
     }
 
     /// [`Self::check_scope`] without the log.

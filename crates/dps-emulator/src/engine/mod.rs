@@ -7,6 +7,10 @@
 //! [`Engine::register`] with that identity and the request payload, and
 //! [`Engine::operation_status`] / [`Engine::registration_status`] for the polls. Only the
 //! engine reads enrollments, groups, CA certificates and keys.
+//!
+//! A transport names itself when it takes the engine ([`App::engine_via`]): the engine records
+//! every refusal and every registration outcome in the device activity log
+//! ([`crate::activity`]) with it, in the one place where it decides each.
 
 mod authenticate;
 pub(crate) mod enrollment;
@@ -16,7 +20,9 @@ mod register;
 pub(crate) use enrollment::Enrollment;
 pub(crate) use register::OperationStatus;
 
+use crate::activity::{Outcome, Transport};
 use crate::app::App;
+use refusal::Refusal;
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 
@@ -59,15 +65,48 @@ pub(crate) struct Identity {
     pub(crate) attested: Attested,
 }
 
-/// The engine over one emulator's state.
+/// The engine over one emulator's state, as one transport uses it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Engine<'a> {
+    app: &'a App,
+    /// The transport the device came by, for the activity log.
+    via: Transport,
+}
+
+/// What the engine remembers of devices beside their registration records, as the service
+/// API reaches it (it judges no device, so it needs no transport).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Memory<'a> {
     app: &'a App,
 }
 
 impl App {
-    /// The registration engine over this emulator's state.
-    pub(crate) fn engine(&self) -> Engine<'_> {
-        Engine { app: self }
+    /// The registration engine over this emulator's state, for a device that came `via` a
+    /// transport.
+    pub(crate) fn engine_via(&self, via: Transport) -> Engine<'_> {
+        Engine { app: self, via }
+    }
+
+    /// The engine's memory of devices, for the service API (forgetting a deleted record).
+    pub(crate) fn engine(&self) -> Memory<'_> {
+        Memory { app: self }
+    }
+}
+
+impl Engine<'_> {
+    /// A device refused: logged, and recorded in the activity log with the refusal's reason
+    /// (which names the certificate or key and the rule, never a secret). Every refusal of the
+    /// engine passes here.
+    fn refused(&self, registration_id: &str, refusal: &Refusal) {
+        refusal.log(registration_id);
+        self.app.activity.record(
+            self.app.config.clock.now(),
+            self.via,
+            registration_id,
+            Outcome::Refused {
+                code: refusal.code(),
+                reason: refusal.to_string(),
+            },
+        );
     }
 }

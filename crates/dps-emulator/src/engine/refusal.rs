@@ -84,8 +84,9 @@ pub(crate) enum Refusal {
 impl Refusal {
     /// Logs the refusal at info level with its reason, so whoever runs the emulator sees why a
     /// device was turned away. The reason is this type's `Display`, which names ids,
-    /// certificates and times but never a key, a signature or a token.
-    pub(crate) fn log(&self, registration_id: Option<&str>) {
+    /// certificates and times but never a key, a signature or a token. The engine calls it
+    /// where it records the refusal in the activity log.
+    pub(crate) fn log(&self, registration_id: &str) {
         tracing::info!(
             registration_id,
             code = %self.code(),

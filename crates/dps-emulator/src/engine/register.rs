@@ -1,7 +1,8 @@
 //! [`Engine::register`] and the polls: hub assignment, the registration state the service
 //! keeps, and the operation a device polls until it ends.
 
-use super::{Attested, Engine, Identity};
+use super::{Attested, Engine, Identity, Memory};
+use crate::activity::Outcome;
 use crate::allocation::{allocate, reprovision};
 use crate::error::{ApiError, ApiResult, codes, new_uuid};
 use crate::records::{self, new_etag};
@@ -101,12 +102,33 @@ struct DeviceHistory {
 
 impl Engine<'_> {
     /// Registers an authenticated device: assigns a hub (or records why not), stores the
-    /// registration state, and starts the operation the device polls.
+    /// registration state, and starts the operation the device polls. What came of it is
+    /// recorded in the activity log here, whatever transport asked.
     pub(crate) async fn register(
         &self,
         who: &Identity,
         payload: Option<Value>,
     ) -> ApiResult<OperationStatus> {
+        let result = self.settle(who, payload).await;
+        let outcome = match &result {
+            Ok((_, outcome)) => outcome.clone(),
+            Err(e) => Outcome::failed(e.code, &e.message),
+        };
+        self.app.activity.record(
+            self.app.config.clock.now(),
+            self.via,
+            &who.registration_id,
+            outcome,
+        );
+        result.map(|(status, _)| status)
+    }
+
+    /// [`Self::register`] without the activity log: the operation, and what came of it.
+    async fn settle(
+        &self,
+        who: &Identity,
+        payload: Option<Value>,
+    ) -> ApiResult<(OperationStatus, Outcome)> {
         let app = self.app;
         let id = who.registration_id.as_str();
         let now = app.config.clock.now();
@@ -135,11 +157,11 @@ impl Engine<'_> {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         });
-        let mut state = match self
+        let (mut state, outcome) = match self
             .assign(who, payload, prev_state.as_ref(), initial_hub.as_deref())
             .await
         {
-            Ok(state) => state,
+            Ok(assigned) => assigned,
             Err(e) => {
                 // A failed attempt keeps where the device was, so the next success is reported
                 // against its real history.
@@ -152,7 +174,7 @@ impl Engine<'_> {
                         failed["deviceId"] = json!(device);
                     }
                 }
-                failed
+                (failed, Outcome::failed(e.code, &e.message))
             }
         };
         log_outcome(id, &state);
@@ -233,10 +255,13 @@ impl Engine<'_> {
                 body: serde_json::to_value(&op).map_err(internal)?,
             },
         )?;
-        Ok(OperationStatus::Assigning {
-            operation_id,
-            registration_state: None,
-        })
+        Ok((
+            OperationStatus::Assigning {
+                operation_id,
+                registration_state: None,
+            },
+            outcome,
+        ))
     }
 
     /// The status of `operation_id`, started by `who`'s registration. Each poll while
@@ -282,14 +307,6 @@ impl Engine<'_> {
         })
     }
 
-    /// Forgets what the engine remembered of a device whose registration record was deleted.
-    pub(crate) fn forget(&self, registration_id: &str) -> ApiResult<()> {
-        self.app
-            .store
-            .delete(Kind::DeviceHistory, registration_id)?;
-        Ok(())
-    }
-
     /// The registration state of `who`, as the device's status lookup returns it.
     pub(crate) fn registration_status(&self, who: &Identity) -> ApiResult<Value> {
         let id = who.registration_id.as_str();
@@ -302,14 +319,15 @@ impl Engine<'_> {
         Ok(records::present(&rec.body))
     }
 
-    /// Decides the hub and builds the registration state (without timestamps and etag).
+    /// Decides the hub and builds the registration state (without timestamps and etag), and
+    /// what came of it for the activity log.
     async fn assign(
         &self,
         who: &Identity,
         payload: Option<Value>,
         previous: Option<&DeviceRegistrationState>,
         initial_hub: Option<&str>,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<(Value, Outcome)> {
         let id = who.registration_id.as_str();
         let e = &who.enrollment;
         let device_id = e.device_id().unwrap_or(id);
@@ -318,12 +336,15 @@ impl Engine<'_> {
                 || format!("the enrollment {id:?}"),
                 |g| format!("the enrollment group {g:?}"),
             );
-            return Ok(json!({
+            let message = format!("{which} is disabled");
+            let state = json!({
                 "registrationId": id,
                 "status": "disabled",
                 "errorCode": codes::UNAUTHORIZED,
-                "errorMessage": format!("{which} is disabled"),
-            }));
+                "errorMessage": message,
+            });
+            let code = codes::UNAUTHORIZED;
+            return Ok((state, Outcome::Disabled { code, message }));
         }
         let x509 = match &who.attested {
             Attested::X509 { leaf_info, .. } => Some(
@@ -358,7 +379,17 @@ impl Engine<'_> {
         if let Some(p) = a.payload {
             state["payload"] = p;
         }
-        Ok(state)
+        Ok((state, Outcome::Assigned { hub }))
+    }
+}
+
+impl Memory<'_> {
+    /// Forgets what the engine remembered of a device whose registration record was deleted.
+    pub(crate) fn forget(&self, registration_id: &str) -> ApiResult<()> {
+        self.app
+            .store
+            .delete(Kind::DeviceHistory, registration_id)?;
+        Ok(())
     }
 }
 

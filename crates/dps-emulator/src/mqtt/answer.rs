@@ -46,7 +46,8 @@ async fn respond(
 ) -> ApiResult<OperationStatus> {
     admit(app, Admission::Device).await?;
     let audience = device.audience();
-    let who = app.engine().authenticate(
+    let engine = app.engine_via(device.via);
+    let who = engine.authenticate(
         &device.scope,
         &device.registration_id,
         Some(device.credential(&audience)),
@@ -54,13 +55,13 @@ async fn respond(
     match request {
         Request::Register { .. } => {
             let payload = register_payload(body)?;
-            app.engine().register(&who, payload).await
+            engine.register(&who, payload).await
         }
         Request::Poll { operation_id, .. } => {
             let Some(operation_id) = operation_id else {
                 return Err(ApiError::bad_request("the poll topic has no operationId"));
             };
-            app.engine().operation_status(&who, operation_id)
+            engine.operation_status(&who, operation_id)
         }
     }
 }

@@ -9,7 +9,8 @@
 //! The engine decides and logs every authentication refusal; this module logs only what it
 //! refuses itself (a malformed user name, a client id that is not the registration id).
 
-use super::Peer;
+use super::{Peer, Via};
+use crate::activity::Transport;
 use crate::app::{App, api_version_supported};
 use crate::engine::Credential;
 use dps_protocol::auth::{Secret, device_resource};
@@ -36,6 +37,17 @@ pub(super) struct Device {
     pub(super) registration_id: String,
     /// Its credential.
     pub(super) presented: Presented,
+    /// The transport it connected by, for the engine's activity log.
+    pub(super) via: Transport,
+}
+
+impl From<Via> for Transport {
+    fn from(via: Via) -> Self {
+        match via {
+            Via::Tls => Transport::Mqtt,
+            Via::WebSocket => Transport::MqttWebSocket,
+        }
+    }
 }
 
 impl Device {
@@ -139,7 +151,11 @@ pub(super) fn admit(
     if let Err(e) = crate::records::check_id(name.registration_id) {
         return Err(refuse(ConnectReturnCode::IdentifierRejected, e.message));
     }
-    if app.engine().check_scope(name.scope).is_err() {
+    let engine = app.engine_via(peer.via.into());
+    if engine
+        .check_scope(name.scope, name.registration_id)
+        .is_err()
+    {
         return Err(ConnectReturnCode::NotAuthorized);
     }
     let (scope, registration_id) = (name.scope.to_owned(), name.registration_id.to_owned());
@@ -161,7 +177,7 @@ pub(super) fn admit(
         (None, Some(chain)) => Presented::X509(chain.clone()),
         (None, None) => {
             // Refused by the engine, which logs why.
-            let _ = app.engine().authenticate(&scope, &registration_id, None);
+            let _ = engine.authenticate(&scope, &registration_id, None);
             return Err(ConnectReturnCode::NotAuthorized);
         }
     };
@@ -169,10 +185,11 @@ pub(super) fn admit(
         scope,
         registration_id,
         presented,
+        via: peer.via.into(),
     };
     if matches!(device.presented, Presented::Sas(_)) {
         let audience = device.audience();
-        match app.engine().authenticate(
+        match engine.authenticate(
             &device.scope,
             &device.registration_id,
             Some(device.credential(&audience)),

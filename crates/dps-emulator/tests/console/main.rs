@@ -5,6 +5,7 @@
 
 mod support;
 
+mod activity;
 mod create;
 mod enrollments;
 mod guard;
