@@ -7,6 +7,10 @@
 //! within its validity, carry the latest verification code as its CN, have the CA's subject as
 //! issuer, and be signed by the uploaded CA's key; `If-Match` must be the ETag that
 //! `generateVerificationCode` returned. Codes expire after an hour and are single-use.
+//!
+//! The operations ([`list`], [`get`], [`upload`], [`delete`], [`generate_code`], [`verify`])
+//! are functions of the emulator, not of HTTP, so the web console calls the same rules the
+//! API applies; [`handle`] only reads requests into them and writes their answers.
 
 use crate::app::{App, Req, json_response, method_not_allowed, unknown_path};
 use crate::auth::Right;
@@ -40,30 +44,25 @@ pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
     match (&s[9..], &req.method) {
         ([], &Method::GET) => {
             app.authorize(req, Right::Read)?;
-            let all = app.store.list(Kind::Certificate, None, None, usize::MAX)?;
-            let value: Vec<Value> = all.iter().map(|r| resource(&base, r)).collect();
+            let value: Vec<Value> = list(app)?.iter().map(|r| resource(&base, r)).collect();
             json_response(StatusCode::OK, &json!({ "value": value }))
         }
         ([name], &Method::GET) => {
             app.authorize(req, Right::Read)?;
-            json_response(StatusCode::OK, &resource(&base, &find(app, name)?))
+            json_response(StatusCode::OK, &resource(&base, &get(app, name)?))
         }
         ([name], &Method::PUT) => {
             app.authorize(req, Right::Write)?;
-            let (status, rec) = upload(app, name, req)?;
+            // The name is checked before the body is read, as it always was.
+            check_name(name)?;
+            let (cert, verified) = upload_body(req)?;
+            let (status, rec) = upload(app, name, &cert, verified, req.if_match().as_deref())?;
             json_response(status, &resource(&base, &rec))
         }
         ([name], &Method::DELETE) => {
             app.authorize(req, Right::Write)?;
-            let etag = required_if_match(req)?;
-            match app
-                .store
-                .delete_checked(Kind::Certificate, name, |cur| etag_matches(&etag, cur))?
-            {
-                Ok(true) => Ok(StatusCode::OK.into_response()),
-                Ok(false) => Err(not_found(name)),
-                Err(e) => Err(e),
-            }
+            delete(app, name, &required_if_match(req)?)?;
+            Ok(StatusCode::OK.into_response())
         }
         ([name, action], &Method::POST)
             if action.eq_ignore_ascii_case("generateVerificationCode") =>
@@ -84,7 +83,9 @@ pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {
                 || action.eq_ignore_ascii_case("verifyCertificate") =>
         {
             app.authorize(req, Right::Write)?;
-            let rec = verify(app, name, &required_if_match(req)?, req)?;
+            let rec = verify(app, name, &required_if_match(req)?, || {
+                verification_body(req)
+            })?;
             json_response(StatusCode::OK, &resource(&base, &rec))
         }
         ([] | [_], _) | ([_, _], _) => Err(method_not_allowed(req)),
@@ -96,10 +97,59 @@ fn not_found(name: &str) -> ApiError {
     ApiError::arm(404, "NotFound", format!("certificate {name:?} not found"))
 }
 
-fn find(app: &App, name: &str) -> ApiResult<Record> {
+/// Every CA certificate, in the store's order (by name).
+pub(crate) fn list(app: &App) -> ApiResult<Vec<Record>> {
+    Ok(app.store.list(Kind::Certificate, None, None, usize::MAX)?)
+}
+
+/// CA certificate `name`; 404 when there is none.
+pub(crate) fn get(app: &App, name: &str) -> ApiResult<Record> {
     app.store
         .get(Kind::Certificate, name)?
         .ok_or_else(|| not_found(name))
+}
+
+/// Whether proof of possession was made for (or skipped on upload of) a CA certificate.
+pub(crate) fn is_verified(rec: &Record) -> bool {
+    rec.body.get("isVerified").and_then(Value::as_bool) == Some(true)
+}
+
+/// What the service computes of a stored CA certificate (subject, issuer, SHA-1 and SHA-256
+/// thumbprints, validity), decoded from the certificate as it was uploaded.
+pub(crate) fn info(rec: &Record) -> ApiResult<dps_protocol::models::X509CertificateInfo> {
+    let text = rec
+        .body
+        .get("certificate")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    x509info::certificate_info(&x509info::decode(text)?)
+}
+
+/// The verification code `generateVerificationCode` issued last for a CA certificate, still
+/// unused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PendingCode {
+    /// The code: the CN the verification certificate must carry, exactly.
+    pub(crate) code: String,
+    /// When it stops being accepted, as Unix seconds.
+    pub(crate) expires: Option<i64>,
+    /// Whether that time has passed ([`verify`] then refuses it).
+    pub(crate) expired: bool,
+}
+
+/// The code pending for `rec`, if one was generated and not yet used.
+pub(crate) fn pending_code(app: &App, rec: &Record) -> Option<PendingCode> {
+    let code = rec.body.get("verificationCode").and_then(Value::as_str)?;
+    let expires = rec
+        .body
+        .get("verificationCodeExpiry")
+        .and_then(Value::as_i64);
+    let now = app.config.clock.now().unix_timestamp();
+    Some(PendingCode {
+        code: code.to_owned(),
+        expires,
+        expired: expires.is_some_and(|e| e < now),
+    })
 }
 
 fn required_if_match(req: &Req) -> ApiResult<String> {
@@ -169,8 +219,9 @@ fn check_name(name: &str) -> ApiResult<()> {
     }
 }
 
-fn upload(app: &App, name: &str, req: &Req) -> ApiResult<(StatusCode, Record)> {
-    check_name(name)?;
+/// The certificate text and `isVerified` of an upload's JSON body (`properties.certificate`,
+/// or the same fields at the top level).
+fn upload_body(req: &Req) -> ApiResult<(String, bool)> {
     let body: Value = req
         .json()
         .map_err(|e| ApiError::arm(400, "InvalidRequestBody", e.message))?;
@@ -189,9 +240,24 @@ fn upload(app: &App, name: &str, req: &Req) -> ApiResult<(StatusCode, Record)> {
         .get("isVerified")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    Ok((cert.to_owned(), verified))
+}
+
+/// Uploads CA certificate `name` from `cert` (PEM text or base64 of DER), verified without
+/// proof of possession when `verified`; replacing an existing one needs `if_match`, its ETag.
+/// Checks the name, the ETag, the CA-certificate quota, that it parses and is a CA. Answers
+/// 201 with the new record, or 200 when it replaced one.
+pub(crate) fn upload(
+    app: &App,
+    name: &str,
+    cert: &str,
+    verified: bool,
+    if_match: Option<&str>,
+) -> ApiResult<(StatusCode, Record)> {
+    check_name(name)?;
     let current = app.store.get(Kind::Certificate, name)?;
-    match (&current, req.if_match()) {
-        (Some(cur), Some(etag)) => etag_matches(&etag, cur)?,
+    match (&current, if_match) {
+        (Some(cur), Some(etag)) => etag_matches(etag, cur)?,
         (Some(_), None) => {
             return Err(ApiError::arm(
                 412,
@@ -314,8 +380,24 @@ pub(crate) fn store_certificate(
     Ok(rec)
 }
 
-fn generate_code(app: &App, name: &str, etag: &str) -> ApiResult<Record> {
-    let mut rec = find(app, name)?;
+/// Deletes CA certificate `name` if `etag` (or `*`) is its ETag; 404 when there is none, 412
+/// when the ETag is stale.
+pub(crate) fn delete(app: &App, name: &str, etag: &str) -> ApiResult<()> {
+    match app
+        .store
+        .delete_checked(Kind::Certificate, name, |cur| etag_matches(etag, cur))?
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(not_found(name)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Issues a new verification code for CA certificate `name` whose ETag is `etag` (or `*`),
+/// valid for an hour, replacing any earlier one; the record returned carries it
+/// (`verificationCode`) and the ETag [`verify`] then needs.
+pub(crate) fn generate_code(app: &App, name: &str, etag: &str) -> ApiResult<Record> {
+    let mut rec = get(app, name)?;
     etag_matches(etag, &rec)?;
     let mut code = [0u8; 24];
     aws_lc_rs::rand::fill(&mut code).map_err(|_| {
@@ -339,7 +421,30 @@ fn generate_code(app: &App, name: &str, etag: &str) -> ApiResult<Record> {
     Ok(rec)
 }
 
-fn verify(app: &App, name: &str, etag: &str, req: &Req) -> ApiResult<Record> {
+/// The verification certificate of a `verify` request's JSON body: `certificate`, or
+/// `properties.certificate`.
+fn verification_body(req: &Req) -> ApiResult<String> {
+    let body: Value = req
+        .json()
+        .map_err(|e| ApiError::arm(400, "InvalidRequestBody", e.message))?;
+    body.get("certificate")
+        .or_else(|| body.pointer("/properties/certificate"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::arm(400, "InvalidRequestBody", "certificate is required"))
+}
+
+/// Proof of possession for CA certificate `name`: `etag` must be the exact ETag
+/// [`generate_code`] returned, and the verification certificate (`certificate`: PEM text or
+/// base64 of DER, read only once a current code is known to be pending, so a request is
+/// refused for the reason it always was) must carry that code as its CN, be issued by the CA's
+/// subject, signed by its key, and valid now. On success the CA is verified and the code used.
+pub(crate) fn verify(
+    app: &App,
+    name: &str,
+    etag: &str,
+    certificate: impl FnOnce() -> ApiResult<String>,
+) -> ApiResult<Record> {
     let pop = |m: String| {
         ApiError::arm(
             400,
@@ -347,7 +452,7 @@ fn verify(app: &App, name: &str, etag: &str, req: &Req) -> ApiResult<Record> {
             format!("Proof-Of-Possession failed: {m}"),
         )
     };
-    let mut rec = find(app, name)?;
+    let mut rec = get(app, name)?;
     // Proof of possession is tied to the etag generateVerificationCode returned: no wildcard.
     if etag == "*" {
         return Err(ApiError::arm(
@@ -357,36 +462,20 @@ fn verify(app: &App, name: &str, etag: &str, req: &Req) -> ApiResult<Record> {
         ));
     }
     etag_matches(etag, &rec)?;
-    let code = rec
-        .body
-        .get("verificationCode")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            pop(format!(
-                "no verification code is pending for {name:?}; call generateVerificationCode first"
-            ))
-        })?;
-    let now = app.config.clock.now();
-    if rec
-        .body
-        .get("verificationCodeExpiry")
-        .and_then(Value::as_i64)
-        .is_some_and(|e| e < now.unix_timestamp())
-    {
+    let pending = pending_code(app, &rec).ok_or_else(|| {
+        pop(format!(
+            "no verification code is pending for {name:?}; call generateVerificationCode first"
+        ))
+    })?;
+    if pending.expired {
         return Err(pop(
             "the verification code has expired; generate a new one".into()
         ));
     }
-    let body: Value = req
-        .json()
-        .map_err(|e| ApiError::arm(400, "InvalidRequestBody", e.message))?;
-    let text = body
-        .get("certificate")
-        .or_else(|| body.pointer("/properties/certificate"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::arm(400, "InvalidRequestBody", "certificate is required"))?;
-    let der = x509info::decode(text).map_err(|e| pop(e.message))?;
+    let code = pending.code;
+    let now = app.config.clock.now();
+    let text = certificate()?;
+    let der = x509info::decode(&text).map_err(|e| pop(e.message))?;
     let (_, leaf) = X509Certificate::from_der(&der).map_err(|e| pop(e.to_string()))?;
     let ca_der = x509info::decode(rec.body["certificate"].as_str().unwrap_or_default())?;
     let (_, ca) = X509Certificate::from_der(&ca_der).map_err(|e| pop(e.to_string()))?;

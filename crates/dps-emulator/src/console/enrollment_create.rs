@@ -19,7 +19,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use base64::Engine;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -137,25 +136,16 @@ impl From<crate::error::ApiError> for Refused {
     }
 }
 
-/// A certificate file as the API's certificate field takes it: PEM (or base64) text as sent,
-/// binary DER as base64. `None` when no file was chosen.
-fn certificate_field(part: Option<&Part>) -> Option<String> {
-    let bytes = &part?.bytes;
-    match std::str::from_utf8(bytes) {
-        Ok(text) if text.trim().is_empty() => None,
-        Ok(text) => Some(text.trim().to_owned()),
-        Err(_) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-    }
-}
-
 /// The JSON body a client would `PUT` for the group the form describes.
 fn body(inputs: &Inputs, certificate: Option<&Part>) -> Result<Value, Refused> {
     let attestation = match inputs.attestation {
         Attestation::SymmetricKey => json!({"type": "symmetricKey", "symmetricKey": {}}),
         Attestation::Certificate => {
-            let cert = certificate_field(certificate).ok_or_else(|| {
-                Refused::form("Choose the certificate file (PEM or CER) to upload.")
-            })?;
+            let cert = certificate
+                .and_then(Part::certificate_text)
+                .ok_or_else(|| {
+                    Refused::form("Choose the certificate file (PEM or CER) to upload.")
+                })?;
             json!({"type": "x509", "x509": {"signingCertificates": {"primary": {"certificate": cert}}}})
         }
         Attestation::Ca => {
@@ -352,27 +342,6 @@ fn form(ctx: &Ctx, inputs: &Inputs, after_error: bool) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn part(bytes: &[u8]) -> Part {
-        Part {
-            file_name: Some("ca.cer".to_owned()),
-            bytes: axum::body::Bytes::copy_from_slice(bytes),
-        }
-    }
-
-    #[test]
-    fn a_binary_certificate_becomes_base64_and_text_is_kept() {
-        assert_eq!(
-            certificate_field(Some(&part(&[0x30, 0x82, 0xff]))),
-            Some("MIL/".to_owned())
-        );
-        assert_eq!(
-            certificate_field(Some(&part(b"  -----BEGIN CERTIFICATE-----\n"))),
-            Some("-----BEGIN CERTIFICATE-----".to_owned())
-        );
-        assert_eq!(certificate_field(Some(&part(b""))), None);
-        assert_eq!(certificate_field(None), None);
-    }
 
     #[test]
     fn the_body_is_what_a_client_would_put() {

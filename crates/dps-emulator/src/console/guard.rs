@@ -109,7 +109,7 @@ pub(crate) async fn guard(
         ("content-security-policy", CSP),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
         ("cross-origin-opener-policy", "same-origin"),
     ] {
         h.insert(name, HeaderValue::from_static(value));
@@ -264,12 +264,22 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for WriteForm<T> 
 
 /// One part of a multipart form.
 #[derive(Debug)]
-#[allow(dead_code)] // TEMP
 pub(crate) struct Part {
-    /// The file name the browser sent, for a file input.
-    pub(crate) file_name: Option<String>,
     /// The content.
     pub(crate) bytes: axum::body::Bytes,
+}
+
+impl Part {
+    /// An uploaded certificate file as the API's certificate fields take it: PEM (or base64)
+    /// text as sent, binary DER (a `.cer`) as base64. `None` for an empty part (no file chosen).
+    pub(crate) fn certificate_text(&self) -> Option<String> {
+        use base64::Engine;
+        match std::str::from_utf8(&self.bytes) {
+            Ok(text) if text.trim().is_empty() => None,
+            Ok(text) => Some(text.trim().to_owned()),
+            Err(_) => Some(base64::engine::general_purpose::STANDARD.encode(&self.bytes)),
+        }
+    }
 }
 
 /// A multipart form (file uploads) that changes state: its token matched and the session may
@@ -310,12 +320,35 @@ impl FromRequest<Arc<Console>> for WriteMultipart {
         let mut fields = std::collections::HashMap::new();
         while let Some(field) = multipart.next_field().await.map_err(|_| unreadable(&ctx))? {
             let name = field.name().unwrap_or_default().to_owned();
-            let file_name = field.file_name().map(str::to_owned);
             let bytes = field.bytes().await.map_err(|_| unreadable(&ctx))?;
-            fields.insert(name, Part { file_name, bytes });
+            fields.insert(name, Part { bytes });
         }
         let form = WriteMultipart(fields);
         check_token(&ctx, Some(form.text("csrf").as_str()))?;
         Ok(form)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Part;
+
+    fn part(bytes: &[u8]) -> Part {
+        Part {
+            bytes: axum::body::Bytes::copy_from_slice(bytes),
+        }
+    }
+
+    #[test]
+    fn a_der_file_becomes_base64_and_pem_text_is_kept() {
+        assert_eq!(
+            part(&[0x30, 0x82, 0xff]).certificate_text(),
+            Some("MIL/".to_owned())
+        );
+        assert_eq!(
+            part(b"\n-----BEGIN CERTIFICATE-----\n").certificate_text(),
+            Some("-----BEGIN CERTIFICATE-----".to_owned())
+        );
+        assert_eq!(part(b" \n").certificate_text(), None);
     }
 }

@@ -16,6 +16,7 @@
 
 mod activity;
 mod assets;
+mod certificates;
 mod enrollment_create;
 mod enrollment_detail;
 mod enrollments;
@@ -100,6 +101,7 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .route("/portal/", get(overview::page))
         .route("/portal/assets/{file}", get(assets::serve))
         .merge(activity::routes())
+        .merge(certificates::routes())
         .merge(enrollment_create::routes())
         .merge(enrollments::routes())
         .merge(registrations::routes())

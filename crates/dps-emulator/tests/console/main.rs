@@ -6,6 +6,7 @@
 mod support;
 
 mod activity;
+mod certificates;
 mod create;
 mod enrollments;
 mod guard;
