@@ -1,6 +1,7 @@
 //! Shared setup of the end-to-end tests: an emulator on an ephemeral 127.0.0.1 port in its own
 //! temp folder, and clients that trust its CA.
 
+pub mod browser;
 pub mod interop;
 
 use dps_emulator::{Emulator, EmulatorConfig};

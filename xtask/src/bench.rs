@@ -1,4 +1,4 @@
-//! `cargo xtask bench [certs|service|devices|footprint|all]`: side-by-side timings of dps-rs,
+//! `cargo xtask bench [certs|service|devices|footprint|console|all]`: side-by-side timings of dps-rs,
 //! built in release, against the reference tools, printed as tables and merged into
 //! target/bench/report.json.
 //!
@@ -10,12 +10,15 @@
 //!   mutual-TLS handshakes with the same certificates) measured in the same run.
 //! * `footprint` ([`footprint`]): the emulator binary's memory and startup with 100,000
 //!   enrollments stored.
+//! * `console` ([`console`]): the web console's first pages with 100,000 enrollments, headless
+//!   Chromium's DOMContentLoaded, and the console's share of the binary.
 //!
 //! The emulator groups run their load in the release `xtask bench-worker` ([`worker`]), a
 //! hidden subcommand that prints its measurements as one JSON line. Nothing here asserts a time:
 //! the output is a report, with issue 7's targets marked met or MISSED.
 
 mod certs;
+mod console;
 mod devices;
 mod emulator;
 mod footprint;
@@ -39,7 +42,7 @@ use table::Row;
 /// Bench options.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Scenario group; `all` runs certs, service, devices and footprint.
+    /// Scenario group; `all` runs certs, service, devices, footprint and console.
     #[arg(value_enum, default_value_t = Group::Certs)]
     group: Group,
     /// Timed runs per scenario and tool.
@@ -62,16 +65,19 @@ enum Group {
     Devices,
     /// The emulator's memory and startup time with 100,000 enrollments stored.
     Footprint,
+    /// The web console with 100,000 enrollments: server pages, browser load, binary size.
+    Console,
     /// Every group.
     All,
 }
 
 impl Group {
-    const EACH: [Group; 4] = [
+    const EACH: [Group; 5] = [
         Group::Certs,
         Group::Service,
         Group::Devices,
         Group::Footprint,
+        Group::Console,
     ];
 
     /// The scenario names of a group, for `--filter`.
@@ -81,6 +87,7 @@ impl Group {
             Group::Service => vec![service::SCENARIO],
             Group::Devices => devices::names(),
             Group::Footprint => vec![footprint::SCENARIO],
+            Group::Console => vec![console::SCENARIO],
             Group::All => Self::EACH.iter().flat_map(|g| g.scenarios()).collect(),
         }
     }
@@ -89,7 +96,7 @@ impl Group {
     fn binaries(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Group::Certs => &[("dps-cli", "dps-cli")],
-            Group::Service | Group::Footprint => {
+            Group::Service | Group::Footprint | Group::Console => {
                 &[("xtask", "xtask"), ("dps-emulator", "dps-emulator")]
             }
             Group::Devices => &[("xtask", "xtask")],
@@ -212,6 +219,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             Group::Service => service::run(&env)?,
             Group::Devices => devices::run(&env, filter)?,
             Group::Footprint => footprint::run(&env)?,
+            Group::Console => console::run(&env)?,
             Group::All => unreachable!("expanded above"),
         });
     }
@@ -276,7 +284,7 @@ mod tests {
         assert_eq!(a.group, Group::All);
         assert_eq!(a.runs, 1);
         assert_eq!(a.filter.as_deref(), Some("p256"));
-        for g in ["service", "devices", "footprint"] {
+        for g in ["service", "devices", "footprint", "console"] {
             assert!(parse(&[g]).is_ok(), "{g}");
         }
         assert!(parse(&["--runs", "0"]).is_err());

@@ -4,11 +4,13 @@
 //! * `gen-certs` — certGen.sh's operations into the top-level `certs/` folder.
 //! * `quickstart` — the offline DPS X.509 quickstart, step by step.
 //! * `bench` — side-by-side timings against the reference tools (release build).
+//! * `screenshots` — the web console's pages as PNGs for the README.
 //!
 //! Every task runs from the workspace root, whatever the current directory.
 
 mod bench;
 mod quickstart;
+mod screenshots;
 
 use clap::Parser;
 use dps_cli::certs::CertsCommand;
@@ -36,6 +38,8 @@ enum Task {
     Quickstart(quickstart::Args),
     /// Time dps-rs against the reference tools and write target/bench/report.json.
     Bench(bench::Args),
+    /// The web console's pages as PNGs for the README (headless Chromium, demo data).
+    Screenshots(screenshots::Args),
     /// The release load generator of `bench` (prints one JSON result line).
     #[command(hide = true)]
     BenchWorker(bench::worker::Args),
@@ -54,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Quickstart(args) => quickstart::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Screenshots(args) => screenshots::run(&args),
         Task::BenchWorker(args) => bench::worker::run(&args),
     }
 }
