@@ -100,27 +100,46 @@ impl Req {
 }
 
 impl App {
+    /// The names this emulator answers to: loopback's and the configured host names.
+    pub(crate) fn own_names(&self) -> impl Iterator<Item = &str> {
+        ["localhost", "127.0.0.1", "[::1]"]
+            .into_iter()
+            .chain(self.config.host_names.iter().map(String::as_str))
+    }
+
+    /// The host part of `authority` (a `Host` header: `name`, `name:port`, `[v6]:port`) when
+    /// it is one of [`Self::own_names`], compared without case and without IPv6 brackets; the
+    /// one check behind SAS audiences, the console's DNS-rebinding guard and its redirect.
+    pub(crate) fn own_host<'a>(&self, authority: &'a str) -> Option<&'a str> {
+        let host = match authority.rsplit_once(':') {
+            Some((h, port))
+                if !h.is_empty()
+                    && port.bytes().all(|b| b.is_ascii_digit())
+                    && (h.starts_with('[') || !h.contains(':')) =>
+            {
+                h
+            }
+            _ => authority,
+        };
+        let bare = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let wanted = bare(host);
+        self.own_names()
+            .any(|n| bare(n).eq_ignore_ascii_case(&wanted))
+            .then_some(host)
+    }
+
     /// Checks the SAS of a service or certificate API call.
     pub(crate) fn authorize(&self, req: &Req, right: Right) -> ApiResult<()> {
         // The names this emulator answers to: its own names with its port, plus the name the
         // client used (Host, or the HTTP/2 authority) when that is one of its names on any port,
         // so a forwarded port works but another host's token does not.
-        let names: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain(self.config.host_names.iter().cloned())
-            .collect();
         let mut hosts = Vec::new();
-        if let Some(used) = req.authority.as_deref() {
-            let host_part = match used.rsplit_once(':') {
-                Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-                _ => used,
-            };
-            if names.iter().any(|n| n.eq_ignore_ascii_case(host_part)) {
-                hosts.push(used.to_owned());
-            }
+        if let Some(used) = req.authority.as_deref()
+            && self.own_host(used).is_some()
+        {
+            hosts.push(used.to_owned());
         }
-        hosts.extend(names.iter().map(|n| format!("{n}:{}", self.port)));
+        hosts.extend(self.own_names().map(|n| format!("{n}:{}", self.port)));
         let path = percent_encoding::percent_decode_str(&req.raw_path)
             .decode_utf8_lossy()
             .into_owned();
@@ -198,7 +217,20 @@ fn console_redirect(app: &App, request: &Request<Body>) -> Option<Response> {
     if !(rest.is_empty() || rest.starts_with('/')) || request.method() != Method::GET {
         return None;
     }
-    let location = format!("https://localhost:{port}/portal{rest}");
+    // The name the browser used, when it is one of the emulator's, so it stays on this host.
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .and_then(|h| app.own_host(h))
+        .unwrap_or("localhost");
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let location = format!("https://{host}:{port}/portal{rest}{query}");
     Some(
         (
             axum::http::StatusCode::TEMPORARY_REDIRECT,

@@ -203,20 +203,29 @@ fn resource(base: &str, rec: &Record) -> Value {
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if name_is_valid(name) {
         Ok(())
     } else {
         Err(ApiError::arm(
             400,
             "InvalidCertificateName",
-            format!("certificate name {name:?} must be 1 to 64 letters, digits, '-', '_' or '.'"),
+            format!("certificate name {name:?} must be {NAME_RULE}"),
         ))
     }
+}
+
+/// What a CA certificate name may be, in words.
+const NAME_RULE: &str = "1 to 64 letters, digits, '-', '_' or '.', and not dots only";
+
+/// The certificate name rule: [`NAME_RULE`]. Dots only (`.`, `..`) are refused because every
+/// HTTP client resolves such a path segment away, so the certificate could not be addressed.
+pub(crate) fn name_is_valid(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.chars().all(|c| c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The certificate text and `isVerified` of an upload's JSON body (`properties.certificate`,
@@ -319,6 +328,12 @@ pub enum CaCertificateError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The name is not one the certificate API accepts.
+    #[error("certificate name {name:?} must be {NAME_RULE}")]
+    InvalidName {
+        /// The name.
+        name: String,
+    },
 }
 
 /// The certificate API's answer to a refused certificate.

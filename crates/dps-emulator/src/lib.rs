@@ -205,6 +205,16 @@ impl Emulator {
     pub fn spawn(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         let data_dir = config.data_dir.clone();
         create_private_dir(&data_dir)?;
+        if let Some(console) = config.console_listen
+            && !console.ip().is_loopback()
+            && !config.generate_keys
+        {
+            tracing::warn!(
+                console = %console,
+                "the web console listens beyond loopback and signs in with the well-known \
+                 development keys unless --generate-keys made fresh ones"
+            );
+        }
         if !config.listen.ip().is_loopback() && !config.generate_keys {
             tracing::warn!(
                 listen = %config.listen,
@@ -247,6 +257,11 @@ impl Emulator {
                 path: path.clone(),
                 source,
             };
+            if !certificates::name_is_valid(name) {
+                return Err(refused(CaCertificateError::InvalidName {
+                    name: name.clone(),
+                }));
+            }
             let der = dps_certgen::certs_from_bytes(&bytes)
                 .and_then(|certs| {
                     certs

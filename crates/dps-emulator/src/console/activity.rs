@@ -173,17 +173,26 @@ async fn events(ctx: Ctx, headers: HeaderMap, RawQuery(query): RawQuery) -> Resp
         return response;
     };
     let first = Event::default().retry(RECONNECT).comment("device activity");
-    let stream = futures_util::stream::unfold((feed, Some(first)), |(mut feed, first)| async {
-        if let Some(first) = first {
-            return Some((Ok::<_, Infallible>(first), (feed, None)));
-        }
-        let event = match feed.next().await? {
-            Next::Entry(e) => to_event(&e),
-            Next::Skipped(n) => {
-                Event::default().comment(format!("{n} attempts skipped: this feed fell behind"))
+    // The feed ends, at its next attempt, once its session is gone (signed out, expired).
+    let session = (ctx.console.clone(), ctx.session.id.clone());
+    let stream = futures_util::stream::unfold((feed, Some(first)), move |(mut feed, first)| {
+        let session = session.clone();
+        async move {
+            if let Some(first) = first {
+                return Some((Ok::<_, Infallible>(first), (feed, None)));
             }
-        };
-        Some((Ok(event), (feed, None)))
+            let next = feed.next().await?;
+            if !session.0.sessions.is_live(&session.1) {
+                return None;
+            }
+            let event = match next {
+                Next::Entry(e) => to_event(&e),
+                Next::Skipped(n) => {
+                    Event::default().comment(format!("{n} attempts skipped: this feed fell behind"))
+                }
+            };
+            Some((Ok(event), (feed, None)))
+        }
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))

@@ -14,7 +14,6 @@ use super::layout::{self, Nav};
 use super::session::NoticeKind;
 use crate::records::Collection;
 use crate::service::{self, Precondition};
-use crate::store::Kind;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -24,7 +23,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The form's page.
-const NEW_PATH: &str = "/portal/enrollments/groups/new";
+const NEW_PATH: &str = "/portal/enrollments/new-group";
 /// Where the form posts.
 const CREATE_PATH: &str = "/portal/enrollments/groups";
 
@@ -32,7 +31,11 @@ const CREATE_PATH: &str = "/portal/enrollments/groups";
 pub(crate) fn routes() -> Router<Arc<Console>> {
     Router::new()
         .route(NEW_PATH, get(new_page))
-        .route(CREATE_PATH, post(create))
+        // The address bar after a refused create: a reload shows the form again.
+        .route(
+            CREATE_PATH,
+            post(create).get(|| async { layout::see_other(NEW_PATH) }),
+        )
 }
 
 /// How member devices of the new group prove their identity.
@@ -178,7 +181,7 @@ fn body(inputs: &Inputs, certificate: Option<&Part>) -> Result<Value, Refused> {
     Ok(body)
 }
 
-/// `GET /portal/enrollments/groups/new`.
+/// `GET /portal/enrollments/new-group`.
 async fn new_page(ctx: Ctx) -> Response {
     form_page(&ctx, &Inputs::default(), None)
 }
@@ -216,14 +219,9 @@ async fn create(ctx: Ctx, form: WriteMultipart) -> Response {
 /// The names of the CA certificates uploaded and verified, for the CA choice (listed as the
 /// certificate API lists them).
 fn verified_cas(ctx: &Ctx) -> Result<Vec<String>, crate::error::ApiError> {
-    let all = ctx
-        .console
-        .app
-        .store
-        .list(Kind::Certificate, None, None, usize::MAX)?;
-    Ok(all
+    Ok(crate::certificates::list(&ctx.console.app)?
         .into_iter()
-        .filter(|r| r.body.get("isVerified").and_then(Value::as_bool) == Some(true))
+        .filter(crate::certificates::is_verified)
         .map(|r| r.id)
         .collect())
 }

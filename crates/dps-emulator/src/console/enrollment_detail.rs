@@ -13,7 +13,6 @@ use crate::console::layout::{self, Nav};
 use crate::console::session::NoticeKind;
 use crate::error::ApiError;
 use crate::service::{self, Precondition};
-use crate::store::Kind;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
@@ -215,30 +214,32 @@ fn certificate(heading: &str, info: &Value) -> Markup {
 
 /// A CA certificate the group names, with its upload and verification state.
 fn ca_reference(ctx: &Ctx, slot: &str, name: &str) -> Markup {
-    let ca = ctx
-        .console
-        .app
-        .store
-        .get(Kind::Certificate, name)
-        .ok()
-        .flatten();
+    // A missing CA is the usual reason to look; a store failure is said as such.
+    let ca = match crate::certificates::get(&ctx.console.app, name) {
+        Ok(ca) => Ok(Some(ca)),
+        Err(e) if e.code.status() == 404 => Ok(None),
+        Err(e) => Err(e.message),
+    };
     html! {
         h3 { "CA certificate (" (slot) ")" }
         dl.facts {
             dt { "Name" } dd { code { (name) } " · " a href="/portal/certificates" { "Certificates" } }
             @match &ca {
-                Some(ca) => {
+                Ok(Some(ca)) => {
                     dt { "Subject" } dd { (enrollments::text(&ca.body, "/subject")) }
                     dt { "Proof of possession" } dd {
-                        @if ca.body.get("isVerified").and_then(Value::as_bool) == Some(true) {
+                        @if crate::certificates::is_verified(ca) {
                             span.badge.ok { "Verified" }
                         } @else {
                             span.badge.bad { "Unverified" }
                         }
                     }
                 }
-                None => {
+                Ok(None) => {
                     dt { "Uploaded" } dd { span.badge.bad { "No" } " no CA certificate has this name" }
+                }
+                Err(message) => {
+                    dt { "Uploaded" } dd.notice.failed { "Cannot read the CA certificate: " (message) }
                 }
             }
         }

@@ -204,7 +204,7 @@ async fn list(ctx: Ctx, RawQuery(query): RawQuery) -> Response {
                 @if !prefix.is_empty() { a href=(tab.list_url()) { "Clear search" } }
             }
             @if ctx.can_write() {
-                a.button.secondary href="/portal/enrollments/groups/new" { "New enrollment group" }
+                a.button.secondary href="/portal/enrollments/new-group" { "New enrollment group" }
             }
         }
         p.muted #list-summary {

@@ -60,20 +60,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
-/// The emulator's names, as the `Host` header may spell them (any port: a forwarded port
-/// still names the emulator).
-fn host_allowed(console: &Console, host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
-    };
-    ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .copied()
-        .chain(console.app.config.host_names.iter().map(String::as_str))
-        .any(|n| n.eq_ignore_ascii_case(name))
-}
-
 fn plain(status: StatusCode, text: String) -> Response {
     (
         status,
@@ -96,7 +82,21 @@ pub(crate) async fn guard(
         .map(str::to_owned)
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
     let mut response = match host {
-        Some(host) if host_allowed(&console, &host) => admit(console, host, &mut req, next).await,
+        Some(host) if console.app.own_host(&host).is_some() => {
+            let path = req.uri().path();
+            if path.starts_with(super::PREFIX) && !path.starts_with("/portal/assets/") {
+                admit(console, host, &mut req, next).await
+            } else if path == "/" || path == "/portal" || path.starts_with("/portal/assets/") {
+                // No session here: the cookie is scoped to the pages, so a session made for
+                // these paths would overwrite the visitor's own (and assets need none).
+                next.run(req).await
+            } else {
+                plain(
+                    StatusCode::NOT_FOUND,
+                    "Not found: the console's pages are under /portal/.".to_owned(),
+                )
+            }
+        }
         _ => plain(
             StatusCode::MISDIRECTED_REQUEST,
             "This console answers only to the emulator's own names (localhost, 127.0.0.1, [::1] \

@@ -64,6 +64,7 @@ pub(crate) fn page_with_status(
                 meta name="color-scheme" content="light dark";
                 meta name="csrf-token" content=(ctx.session.csrf);
                 title { (title) " · DPS emulator console" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/portal/assets/console.css";
                 script src="/portal/assets/console.js" defer {}
             }

@@ -371,7 +371,7 @@ async fn delete(
         );
         return layout::see_other(&delete_url(&id, &scope));
     }
-    let etag = Some(form.etag).filter(|e| !e.is_empty());
+    let etag = Some(form.etag);
     match service::delete_registration(&ctx.console.app, &id, etag) {
         Ok(()) => {
             ctx.session.notify(

@@ -72,15 +72,23 @@ impl Session {
     }
 }
 
-/// Every live session, bounded in number and idle time.
+/// Every live session, bounded in number and idle time. Sessions signed in with a key live in
+/// their own pool, so visitors without one (anyone who can reach the listener) can never
+/// evict them by opening new sessions.
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
+    signed_in: Pool,
+    anonymous: Pool,
+}
+
+/// One bounded pool of sessions.
+#[derive(Debug, Default)]
+struct Pool {
     map: Mutex<HashMap<String, Arc<Session>>>,
 }
 
-impl Sessions {
-    /// The session with cookie value `id`, if it is live.
-    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+impl Pool {
+    fn get(&self, id: &str) -> Option<Arc<Session>> {
         let map = self.map.lock().ok()?;
         let session = map.get(id)?.clone();
         let mut seen = session.last_seen.lock().ok()?;
@@ -92,7 +100,40 @@ impl Sessions {
         Some(session)
     }
 
-    /// A new session acting with `right` (`None`: must sign in first).
+    fn insert(&self, session: Arc<Session>) {
+        let mut map = match self.map.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.retain(|_, s| s.last_seen.lock().is_ok_and(|t| t.elapsed() <= IDLE_LIMIT));
+        if map.len() >= MAX_SESSIONS {
+            let oldest = map
+                .iter()
+                .filter_map(|(k, s)| s.last_seen.lock().ok().map(|t| (*t, k.clone())))
+                .min()
+                .map(|(_, k)| k);
+            if let Some(k) = oldest {
+                map.remove(&k);
+            }
+        }
+        map.insert(session.id.clone(), session);
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(id);
+        }
+    }
+}
+
+impl Sessions {
+    /// The session with cookie value `id`, if it is live.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.signed_in.get(id).or_else(|| self.anonymous.get(id))
+    }
+
+    /// A new session acting with `right` (`None`: must sign in first); `by_key` when a policy
+    /// key signed it in.
     pub(crate) fn create(&self, right: Option<Right>, by_key: bool) -> Arc<Session> {
         let session = Arc::new(Session {
             id: random_token(),
@@ -102,28 +143,24 @@ impl Sessions {
             notice: Mutex::new(None),
             last_seen: Mutex::new(Instant::now()),
         });
-        if let Ok(mut map) = self.map.lock() {
-            map.retain(|_, s| s.last_seen.lock().is_ok_and(|t| t.elapsed() <= IDLE_LIMIT));
-            if map.len() >= MAX_SESSIONS {
-                let oldest = map
-                    .iter()
-                    .filter_map(|(k, s)| s.last_seen.lock().ok().map(|t| (*t, k.clone())))
-                    .min()
-                    .map(|(_, k)| k);
-                if let Some(k) = oldest {
-                    map.remove(&k);
-                }
-            }
-            map.insert(session.id.clone(), session.clone());
-        }
+        let pool = if by_key {
+            &self.signed_in
+        } else {
+            &self.anonymous
+        };
+        pool.insert(session.clone());
         session
     }
 
     /// Forgets a session (sign-out).
     pub(crate) fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(id);
-        }
+        self.signed_in.remove(id);
+        self.anonymous.remove(id);
+    }
+
+    /// Whether the session is still live (a live feed ends when it is not).
+    pub(crate) fn is_live(&self, id: &str) -> bool {
+        self.get(id).is_some()
     }
 }
 
@@ -142,11 +179,13 @@ fn random_token() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The `Set-Cookie` value for `session`: never sent over plain HTTP, never read by script,
-/// never sent by another site.
+/// The `Set-Cookie` value for `session`: never sent over plain HTTP, never read by script, never
+/// sent with another site's form posts. `Lax` rather than `Strict`: a link from another site
+/// then arrives with the cookie instead of making (and storing) a fresh session, which would
+/// sign the visitor out; GETs change nothing, and posts need the token and Origin anyway.
 pub(crate) fn cookie(session: &Session) -> String {
     format!(
-        "{COOKIE}={}; Path={PREFIX}; Secure; HttpOnly; SameSite=Strict",
+        "{COOKIE}={}; Path={PREFIX}; Secure; HttpOnly; SameSite=Lax",
         session.id
     )
 }
@@ -192,10 +231,18 @@ fn sign_in_form(ctx: &Ctx, error: Option<&str>) -> Response {
 }
 
 /// The sign-in form's fields.
-#[derive(Debug, serde::Deserialize)]
+#[derive(serde::Deserialize)]
 pub(crate) struct SignIn {
     policy: String,
     key: String,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 async fn sign_in(ctx: Ctx, TokenForm(form): TokenForm<SignIn>) -> Response {

@@ -8,7 +8,7 @@ use dps_certgen::{CertSpec, Credential, KeyAlgorithm, Profile};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const NEW: &str = "/portal/enrollments/groups/new";
+const NEW: &str = "/portal/enrollments/new-group";
 const CREATE: &str = "/portal/enrollments/groups";
 
 /// A fresh self-signed CA certificate with CN `cn`.

@@ -118,7 +118,7 @@ async fn the_tabs_list_groups_and_individual_enrollments_with_their_links() {
     assert!(page.text.contains("Symmetric key"));
     assert_eq!(
         link(&page, "New enrollment group").as_deref(),
-        Some("/portal/enrollments/groups/new")
+        Some("/portal/enrollments/new-group")
     );
 
     let page = c.get("/portal/enrollments?tab=individual").await;
@@ -569,4 +569,22 @@ async fn a_read_only_session_sees_no_write_controls_and_a_forced_post_is_refused
         .await
         .expect("still there");
     assert_eq!(g.etag.as_deref(), Some(etag.as_str()));
+}
+
+#[tokio::test]
+async fn a_group_called_new_opens_its_own_page_not_the_create_form() {
+    let mut c = Console::start().await;
+    group(&c, "new", |_| {}).await;
+    let page = c.get("/portal/enrollments/groups/new").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        !page.text.contains("Add enrollment group</h1>"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("symmetricKey") || page.text.contains("Symmetric"),
+        "{}",
+        page.text
+    );
 }

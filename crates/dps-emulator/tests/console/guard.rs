@@ -148,3 +148,84 @@ async fn the_device_listener_sends_a_browser_to_the_console_listener() {
         .expect("sent");
     assert_ne!(r.status(), StatusCode::TEMPORARY_REDIRECT);
 }
+
+#[tokio::test]
+async fn paths_outside_the_pages_never_replace_the_session_cookie() {
+    let c = Console::start().await;
+    for path in ["/favicon.ico", "/", "/portal", "/portal/assets/console.css"] {
+        let r = c.request(Method::GET, path).send().await.expect("sent");
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "{path} set a cookie, which would overwrite the visitor's session"
+        );
+    }
+}
+
+#[tokio::test]
+async fn visitors_without_a_session_cannot_evict_a_signed_in_one() {
+    let mut c = Console::start_with(|config| {
+        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    })
+    .await;
+    let _ = c.get("/portal/sign-in").await;
+    let key = c
+        .emulator
+        .read_only_connection_string()
+        .rsplit_once("SharedAccessKey=")
+        .map(|(_, k)| k.to_owned())
+        .expect("key");
+    let page = c
+        .post(
+            "/portal/sign-in",
+            &[("policy", "enrollmentread"), ("key", &key)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    // More cookieless visitors than the session limit.
+    let origin = c.origin.clone();
+    let anonymous = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA"),
+        ])
+        .redirect(reqwest::redirect::Policy::none())
+        .http1_only()
+        .build()
+        .expect("client");
+    for _ in 0..1100 {
+        let _ = anonymous
+            .get(format!("{origin}/portal/sign-in"))
+            .send()
+            .await
+            .expect("sent");
+    }
+    let page = c.get("/portal/").await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "signed out: {:?}",
+        page.location
+    );
+}
+
+#[tokio::test]
+async fn the_device_listener_keeps_the_query_and_the_name_the_browser_used() {
+    let c = Console::start().await;
+    let api = format!("https://127.0.0.1:{}", c.emulator.addr().port());
+    let ca = reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .redirect(reqwest::redirect::Policy::none())
+        .http1_only()
+        .build()
+        .expect("client");
+    let r = client
+        .get(format!("{api}/portal/enrollments?tab=individual"))
+        .send()
+        .await
+        .expect("sent");
+    let port = c.emulator.console_addr().expect("console").port();
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("https://127.0.0.1:{port}/portal/enrollments?tab=individual").as_str())
+    );
+}
