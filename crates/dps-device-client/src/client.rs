@@ -228,24 +228,37 @@ impl ProvisioningDeviceClient {
 
     /// Opens the registration's connection: nothing over HTTPS; over MQTT, CONNECT (tried
     /// again while the server answers "unavailable", within the budget) and the subscription.
-    async fn open(&self, started: Instant) -> Result<Session<'_>> {
+    /// When the budget runs out during an attempt that follows a refusal, the refusal is
+    /// what the caller learns (the server kept saying unavailable), not a bare timeout.
+    async fn open(
+        &self,
+        started: Instant,
+        deadline: tokio::time::Instant,
+        out_of_time: impl Fn() -> Error,
+    ) -> Result<Session<'_>> {
         let mqtt = match &self.inner {
             Inner::Https(h) => return Ok(Session::Https(h)),
             Inner::Mqtt(m) => m,
         };
+        let gave_up = |e: &Error| {
+            Error::new(
+                ErrorKind::Server,
+                format!("{}, until the time budget ran out", e.message()),
+            )
+        };
+        let mut refused: Option<Error> = None;
         loop {
-            match mqtt.connect(self.sas_token()?).await {
-                Err(e) if e.kind() == ErrorKind::Server => {
+            match tokio::time::timeout_at(deadline, mqtt.connect(self.sas_token()?)).await {
+                Err(_) => return Err(refused.as_ref().map_or_else(&out_of_time, gave_up)),
+                Ok(Err(e)) if e.kind() == ErrorKind::Server => {
                     let wait = self.poll_wait(None);
                     if started.elapsed() + wait > self.options.total_timeout {
-                        return Err(Error::new(
-                            ErrorKind::Server,
-                            format!("{}, until the time budget ran out", e.message()),
-                        ));
+                        return Err(gave_up(&e));
                     }
+                    refused = Some(e);
                     tokio::time::sleep(wait).await;
                 }
-                other => return other.map(|s| Session::Mqtt(Box::new(s))),
+                Ok(other) => return other.map(|s| Session::Mqtt(Box::new(s))),
             }
         }
     }
@@ -299,9 +312,7 @@ impl ProvisioningDeviceClient {
                 ),
             )
         };
-        let mut session = tokio::time::timeout_at(deadline, self.open(started))
-            .await
-            .map_err(|_| out_of_time())??;
+        let mut session = self.open(started, deadline, out_of_time).await?;
         let outcome = tokio::time::timeout_at(deadline, self.run(&mut session, &body, started))
             .await
             .unwrap_or_else(|_| Err(out_of_time()));
