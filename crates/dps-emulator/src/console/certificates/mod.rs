@@ -178,7 +178,7 @@ fn upload_form(ctx: &Ctx, inputs: &UploadInputs, refused: Option<&Refused>) -> M
                 input #certificate-name name="name" required autocomplete="off"
                     spellcheck="false" value=(inputs.name) aria-describedby="certificate-name-hint";
                 small.muted #certificate-name-hint {
-                    "1 to 64 letters, digits, '-', '_' or '.'; checked by the certificate API."
+                    "1 to 64 letters, digits, '-', '_' or '.' (not dots only); checked by the certificate API."
                 }
                 label for="certificate-file" { "Certificate file (.pem or .cer)" }
                 input #certificate-file type="file" name="certificate" required
