@@ -541,3 +541,25 @@ pub(crate) fn verify(
     })??;
     Ok(rec)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::name_is_valid;
+
+    #[test]
+    fn names_are_addressable_path_segments() {
+        for ok in [
+            "root",
+            "my.root-1",
+            "a_b",
+            ".hidden",
+            "v1.",
+            &"x".repeat(64),
+        ] {
+            assert!(name_is_valid(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "...", "a/b", "a b", "é", &"x".repeat(65)] {
+            assert!(!name_is_valid(bad), "{bad}");
+        }
+    }
+}
