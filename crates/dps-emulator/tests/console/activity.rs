@@ -220,12 +220,7 @@ async fn a_registration_id_with_markup_renders_as_text() {
         "/not-this-scope/registrations/{}/register?api-version=2021-06-01",
         percent_encoding::utf8_percent_encode(hostile, percent_encoding::NON_ALPHANUMERIC)
     );
-    let ca = reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA");
-    let client = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .http1_only()
-        .build()
-        .expect("client");
+    let client = crate::support::https_client(&c.emulator);
     let response = client
         .put(format!("{}{path}", c.emulator.device_endpoint()))
         .header("content-type", "application/json")
@@ -331,11 +326,8 @@ async fn the_live_feed_delivers_a_later_attempt_and_resumes_after_last_event_id(
 
 #[tokio::test]
 async fn a_visitor_without_a_session_gets_no_feed() {
-    let c = Console::start_with(|config| {
-        // Beyond loopback the console needs a sign-in; the feed is behind the same guard.
-        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    })
-    .await;
+    // Beyond loopback the console needs a sign-in; the feed is behind the same guard.
+    let c = Console::start_beyond_loopback().await;
     let response = c
         .request(reqwest::Method::GET, "/portal/activity/events")
         .send()

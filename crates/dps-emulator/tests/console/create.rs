@@ -31,31 +31,6 @@ async fn group(c: &Console, id: &str) -> Option<Value> {
     }
 }
 
-/// A console whose visitor signed in with the read-only policy.
-pub(crate) async fn read_only_console() -> Console {
-    let mut c = Console::start_with(|config| {
-        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    })
-    .await;
-    let _ = c.get("/portal/sign-in").await;
-    let key = c
-        .emulator
-        .read_only_connection_string()
-        .rsplit_once("SharedAccessKey=")
-        .map(|(_, k)| k.to_owned())
-        .expect("key");
-    let page = c
-        .post(
-            "/portal/sign-in",
-            &[("policy", "enrollmentread"), ("key", &key)],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
-    let page = c.get("/portal/").await;
-    assert!(page.text.contains("read-only"), "{}", page.text);
-    c
-}
-
 #[tokio::test]
 async fn a_symmetric_key_group_made_in_the_form_is_readable_through_the_api_with_keys() {
     let mut c = Console::start().await;
@@ -377,7 +352,7 @@ async fn the_api_quota_is_shown_with_its_message() {
 
 #[tokio::test]
 async fn a_read_only_console_shows_no_form_and_refuses_a_create() {
-    let mut c = read_only_console().await;
+    let mut c = Console::start_read_only().await;
     let page = c.get(NEW).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(!page.text.contains("id=\"create-group\""), "{}", page.text);

@@ -502,29 +502,8 @@ async fn delete_asks_for_confirmation_then_the_api_answers_404() {
 
 #[tokio::test]
 async fn a_read_only_session_sees_no_write_controls_and_a_forced_post_is_refused() {
-    let mut c = Console::start_with(|config| {
-        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    })
-    .await;
-    let _ = c.get("/portal/sign-in").await;
-    let key = c
-        .emulator
-        .read_only_connection_string()
-        .rsplit_once("SharedAccessKey=")
-        .map(|(_, k)| k.to_owned())
-        .expect("key");
-    let signed_in = c
-        .post(
-            "/portal/sign-in",
-            &[("policy", "enrollmentread"), ("key", &key)],
-        )
-        .await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.text
-    );
+    let mut c = Console::start_beyond_loopback().await;
+    c.sign_in_read_only().await;
     group(&c, "grp-ro", |_| {}).await;
 
     let list = c.get("/portal/enrollments").await;

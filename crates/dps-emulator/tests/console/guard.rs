@@ -1,6 +1,6 @@
 //! The guard in front of every console page.
 
-use crate::support::Console;
+use crate::support::{Console, https_client};
 use reqwest::{Method, StatusCode};
 
 #[tokio::test]
@@ -80,10 +80,7 @@ async fn every_response_forbids_framing_and_inline_script() {
 
 #[tokio::test]
 async fn beyond_loopback_a_visitor_signs_in_and_the_read_only_policy_cannot_write() {
-    let mut c = Console::start_with(|config| {
-        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    })
-    .await;
+    let mut c = Console::start_beyond_loopback().await;
     let page = c.get("/portal/").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location.as_deref(), Some("/portal/sign-in"));
@@ -95,12 +92,7 @@ async fn beyond_loopback_a_visitor_signs_in_and_the_read_only_policy_cannot_writ
         )
         .await;
     assert!(wrong.text.contains("do not match"), "{}", wrong.text);
-    let key = c
-        .emulator
-        .read_only_connection_string()
-        .rsplit_once("SharedAccessKey=")
-        .map(|(_, k)| k.to_owned())
-        .expect("key");
+    let key = c.read_only_key();
     let page = c
         .post(
             "/portal/sign-in",
@@ -123,13 +115,7 @@ async fn beyond_loopback_a_visitor_signs_in_and_the_read_only_policy_cannot_writ
 async fn the_device_listener_sends_a_browser_to_the_console_listener() {
     let c = Console::start().await;
     let api = format!("https://localhost:{}", c.emulator.addr().port());
-    let ca = reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA");
-    let client = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .redirect(reqwest::redirect::Policy::none())
-        .http1_only()
-        .build()
-        .expect("client");
+    let client = https_client(&c.emulator);
     let r = client
         .get(format!("{api}/portal/certificates"))
         .send()
@@ -163,34 +149,11 @@ async fn paths_outside_the_pages_never_replace_the_session_cookie() {
 
 #[tokio::test]
 async fn visitors_without_a_session_cannot_evict_a_signed_in_one() {
-    let mut c = Console::start_with(|config| {
-        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    })
-    .await;
-    let _ = c.get("/portal/sign-in").await;
-    let key = c
-        .emulator
-        .read_only_connection_string()
-        .rsplit_once("SharedAccessKey=")
-        .map(|(_, k)| k.to_owned())
-        .expect("key");
-    let page = c
-        .post(
-            "/portal/sign-in",
-            &[("policy", "enrollmentread"), ("key", &key)],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let mut c = Console::start_beyond_loopback().await;
+    c.sign_in_read_only().await;
     // More cookieless visitors than the session limit.
     let origin = c.origin.clone();
-    let anonymous = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA"),
-        ])
-        .redirect(reqwest::redirect::Policy::none())
-        .http1_only()
-        .build()
-        .expect("client");
+    let anonymous = https_client(&c.emulator);
     for _ in 0..1100 {
         let _ = anonymous
             .get(format!("{origin}/portal/sign-in"))
@@ -211,13 +174,7 @@ async fn visitors_without_a_session_cannot_evict_a_signed_in_one() {
 async fn the_device_listener_keeps_the_query_and_the_name_the_browser_used() {
     let c = Console::start().await;
     let api = format!("https://127.0.0.1:{}", c.emulator.addr().port());
-    let ca = reqwest::Certificate::from_pem(c.emulator.ca_pem().as_bytes()).expect("CA");
-    let client = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .redirect(reqwest::redirect::Policy::none())
-        .http1_only()
-        .build()
-        .expect("client");
+    let client = https_client(&c.emulator);
     let r = client
         .get(format!("{api}/portal/enrollments?tab=individual"))
         .send()

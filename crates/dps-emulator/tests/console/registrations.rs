@@ -225,7 +225,7 @@ async fn an_individual_enrollment_record_and_a_refused_device_with_its_error() {
 
 #[tokio::test]
 async fn a_read_only_console_shows_no_delete_and_refuses_one() {
-    let mut c = crate::create::read_only_console().await;
+    let mut c = crate::support::Console::start_read_only().await;
     let key = symmetric_group(&c, "ro", false).await;
     register(&c, "ro-dev", &key).await;
     let page = c.get("/portal/registrations?group=ro").await;

@@ -57,15 +57,7 @@ impl Console {
             .expect("spawn task")
             .expect("emulator starts");
         let port = emulator.console_addr().expect("console on").port();
-        let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM");
-        let client = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .redirect(reqwest::redirect::Policy::none())
-            // HTTP/1.1: an HTTP/2 connection waits, at shutdown, for a ping answer the
-            // test runtime (blocked in the emulator's drop) cannot send.
-            .http1_only()
-            .build()
-            .expect("client");
+        let client = https_client(&emulator);
         let mut console = Self {
             client,
             emulator,
@@ -76,6 +68,45 @@ impl Console {
         };
         console.new_session().await;
         console
+    }
+
+    /// An emulator whose console listens beyond loopback, so a visitor must sign in.
+    pub(crate) async fn start_beyond_loopback() -> Self {
+        Self::start_with(|config| {
+            config.console_listen = Some(SocketAddr::from(([0, 0, 0, 0], 0)));
+        })
+        .await
+    }
+
+    /// The key of the read-only policy.
+    pub(crate) fn read_only_key(&self) -> String {
+        self.emulator
+            .read_only_connection_string()
+            .rsplit_once("SharedAccessKey=")
+            .map(|(_, k)| k.to_owned())
+            .expect("key")
+    }
+
+    /// Signs the visitor in with the read-only policy, as the sign-in form does.
+    pub(crate) async fn sign_in_read_only(&mut self) {
+        let _ = self.get("/portal/sign-in").await;
+        let key = self.read_only_key();
+        let page = self
+            .post(
+                "/portal/sign-in",
+                &[("policy", "enrollmentread"), ("key", &key)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    }
+
+    /// A console whose visitor signed in with the read-only policy.
+    pub(crate) async fn start_read_only() -> Self {
+        let mut c = Self::start_beyond_loopback().await;
+        c.sign_in_read_only().await;
+        let page = c.get("/portal/").await;
+        assert!(page.text.contains("read-only"), "{}", page.text);
+        c
     }
 
     /// Forgets the session and starts a new one (what a new browser profile does).
@@ -230,4 +261,17 @@ pub(crate) fn serde_urlencoded_body(fields: &[(&str, &str)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// An HTTPS client that trusts only `emulator`'s CA and follows no redirect. HTTP/1.1: an
+/// HTTP/2 connection waits, at shutdown, for a ping answer the test runtime (blocked in the
+/// emulator's drop) cannot send.
+pub(crate) fn https_client(emulator: &Emulator) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM");
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .redirect(reqwest::redirect::Policy::none())
+        .http1_only()
+        .build()
+        .expect("client")
 }

@@ -359,10 +359,7 @@ async fn markup_in_a_subject_renders_as_text() {
 
 #[tokio::test]
 async fn a_read_only_session_sees_no_write_controls_and_is_refused() {
-    let mut c = Console::start_with(|config| {
-        config.console_listen = Some(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    })
-    .await;
+    let mut c = Console::start_beyond_loopback().await;
     let root = ca("Read Only Root");
     let certs = certificates(&c);
     let up = certs
@@ -380,25 +377,7 @@ async fn a_read_only_session_sees_no_write_controls_and_is_refused() {
     let code_value = code.properties.verification_code.expect("code");
     let etag = code.etag.expect("etag");
 
-    let _ = c.get("/portal/sign-in").await;
-    let key = c
-        .emulator
-        .read_only_connection_string()
-        .rsplit_once("SharedAccessKey=")
-        .map(|(_, k)| k.to_owned())
-        .expect("key");
-    let signed_in = c
-        .post(
-            "/portal/sign-in",
-            &[("policy", "enrollmentread"), ("key", &key)],
-        )
-        .await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.text
-    );
+    c.sign_in_read_only().await;
 
     let list = c.get(LIST).await;
     assert_eq!(list.status, StatusCode::OK);
