@@ -161,19 +161,9 @@ pub const CONNECTION_STRING_ENV: &str = "DPS_CONNECTION_STRING";
 /// The environment variable `--ca-file` reads.
 const CA_FILE_ENV: &str = "DPS_CA_FILE";
 
-/// `word` as one POSIX shell word: as is when it is plain (letters, digits, `/ . _ - : = @ + ,
-/// %`), else in single quotes, so a hint with a path holding spaces still runs as printed.
-pub fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,%".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+/// `word` as one POSIX shell word ([`dps_protocol::shell::word`], re-exported under the name
+/// every hint of dps-cli and xtask calls).
+pub use dps_protocol::shell::word as shell_word;
 
 /// Where the service is and how to trust it, from the global options.
 #[derive(Debug, Default)]

@@ -9,6 +9,7 @@
 //! * [`errors`]: error bodies (DPS and ARM) read into one type, and the class of a failure.
 //! * [`retry_after`]: the server's retry hint (`Retry-After`, `retry-after-ms`, …).
 //! * [`emulator_info`]: `emulator.json`, what a running emulator publishes.
+//! * [`shell`]: the quoting of commands printed for people to paste.
 
 pub mod auth;
 pub mod codes;
@@ -17,6 +18,7 @@ pub mod errors;
 pub mod id;
 pub mod models;
 pub mod retry_after;
+pub mod shell;
 pub mod thumbprint;
 
 pub use codes::ErrorCode;

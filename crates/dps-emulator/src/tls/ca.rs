@@ -174,26 +174,13 @@ pub(crate) fn join_names(names: &[PermittedName]) -> String {
 pub fn regenerate_command(data_dir: &Path, host_names: &[String]) -> String {
     let mut command = format!(
         "dps-cli emulator trust --regenerate --data-dir {}",
-        shell_word(&data_dir.display().to_string())
+        dps_protocol::shell::word(&data_dir.display().to_string())
     );
     for name in host_names {
         command.push_str(" --host-name ");
-        command.push_str(&shell_word(name));
+        command.push_str(&dps_protocol::shell::word(name));
     }
     command
-}
-
-/// A word as `sh` reads it back: bare when plain, else single-quoted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,%".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 /// Why the local CA certificate in the data folder could not be read.
