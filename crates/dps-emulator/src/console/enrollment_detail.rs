@@ -8,7 +8,7 @@
 //! with `If-Match`); Delete is its conditional DELETE ([`service::delete_enrollment`]).
 
 use crate::console::enrollments::{self, Tab};
-use crate::console::guard::Ctx;
+use crate::console::guard::{Ctx, EtagForm, EtagQuery};
 use crate::console::layout::{self, Nav};
 use crate::console::session::NoticeKind;
 use crate::error::ApiError;
@@ -26,21 +26,6 @@ pub(crate) struct StatusForm {
     /// The ETag the page showed.
     #[serde(default)]
     etag: String,
-}
-
-/// The Delete form: the ETag the confirmation page showed.
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct DeleteForm {
-    /// The ETag the confirmation page showed.
-    #[serde(default)]
-    etag: String,
-}
-
-/// The delete confirmation's query: the ETag the detail page showed.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct ConfirmQuery {
-    etag: Option<String>,
 }
 
 /// What a failed read becomes: the 404 page for an unknown id, otherwise the API's error.
@@ -362,7 +347,7 @@ pub(crate) fn confirm_delete(ctx: &Ctx, tab: Tab, id: &str, query: Option<&str>)
         Err(e) => return read_failed(ctx, tab, id, &e),
     };
     let current = enrollments::text(&record, "/etag");
-    let q: ConfirmQuery = query
+    let q: EtagQuery = query
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let etag = q
@@ -402,7 +387,7 @@ pub(crate) fn confirm_delete(ctx: &Ctx, tab: Tab, id: &str, query: Option<&str>)
 }
 
 /// `POST .../{id}/delete`: the API's DELETE with `If-Match` = the ETag the page showed.
-pub(crate) fn delete(ctx: &Ctx, tab: Tab, id: &str, form: DeleteForm) -> Response {
+pub(crate) fn delete(ctx: &Ctx, tab: Tab, id: &str, form: EtagForm) -> Response {
     match service::delete_enrollment(&ctx.console.app, tab.collection(), id, Some(form.etag)) {
         Ok(()) => {
             ctx.session.notify(

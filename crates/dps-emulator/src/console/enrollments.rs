@@ -128,7 +128,7 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
                 .post(
                     move |ctx: Ctx,
                           Path(id): Path<String>,
-                          WriteForm(form): WriteForm<enrollment_detail::DeleteForm>| async move {
+                          WriteForm(form): WriteForm<crate::console::guard::EtagForm>| async move {
                         enrollment_detail::delete(&ctx, tab, &id, form)
                     },
                 ),

@@ -262,6 +262,23 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Console>> for WriteForm<T> 
     }
 }
 
+/// A form whose only field (besides the token) is the ETag the page showed, so a record that
+/// changed since is not touched.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct EtagForm {
+    /// The ETag the page showed.
+    #[serde(default)]
+    pub(crate) etag: String,
+}
+
+/// A confirmation page's query: the ETag the page that linked to it showed.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct EtagQuery {
+    /// The ETag, when the link carried one.
+    pub(crate) etag: Option<String>,
+}
+
 /// One part of a multipart form.
 #[derive(Debug)]
 pub(crate) struct Part {

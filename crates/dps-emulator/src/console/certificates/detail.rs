@@ -10,8 +10,8 @@
 
 use super::{LIST, detail_url, status_badge, text};
 use crate::certificates::{self, PendingCode};
-use crate::console::guard::Part;
 use crate::console::guard::{Ctx, WriteForm, WriteMultipart};
+use crate::console::guard::{EtagForm, EtagQuery, Part};
 use crate::console::layout::{self, Nav};
 use crate::console::session::NoticeKind;
 use crate::error::ApiError;
@@ -22,21 +22,6 @@ use axum::response::Response;
 use dps_protocol::models::{Timestamp, X509CertificateInfo};
 use maud::{Markup, html};
 use serde_json::Value;
-
-/// A form whose only field (besides the token) is the ETag the page showed.
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct EtagForm {
-    /// The ETag the page showed.
-    #[serde(default)]
-    etag: String,
-}
-
-/// The delete confirmation's query: the ETag the page that linked to it showed.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct ConfirmQuery {
-    etag: Option<String>,
-}
 
 /// The confirmation page of deleting `rec`, carrying the ETag shown with it.
 pub(super) fn delete_url(rec: &Record) -> String {
@@ -329,7 +314,7 @@ pub(super) fn confirm_delete(ctx: &Ctx, name: &str, query: Option<&str>) -> Resp
         Ok(rec) => rec,
         Err(e) => return read_failed(ctx, name, &e),
     };
-    let q: ConfirmQuery = query
+    let q: EtagQuery = query
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let etag = q
