@@ -225,20 +225,29 @@ impl Plan {
         })
     }
 
-    /// What to add: the CA's short fingerprint (or [`NEW`]) and file.
-    fn add(&self, ca: Option<&LocalCa>) -> Option<(String, PathBuf)> {
+    /// What to add: the CA's short fingerprint (or [`NEW`]) and the file the stores copy,
+    /// `source` when given (the snapshot [`Self::execute`] makes), else the data folder's.
+    fn add(&self, ca: Option<&LocalCa>, source: Option<&Path>) -> Option<(String, PathBuf)> {
         match self.mode {
             Mode::Uninstall => None,
             Mode::Install | Mode::Regenerate => Some((
                 ca.map_or_else(|| NEW.to_owned(), LocalCa::short_fingerprint),
-                dps_emulator::local_ca_path(&self.data_dir),
+                source.map_or_else(
+                    || dps_emulator::local_ca_path(&self.data_dir),
+                    Path::to_owned,
+                ),
             )),
         }
     }
 
-    /// Every store's steps, for `ca` (`None`: the CA `--regenerate` will make).
-    fn steps(&self, ca: Option<&LocalCa>) -> anyhow::Result<Vec<(String, Vec<Op>)>> {
-        let add = self.add(ca);
+    /// Every store's steps, for `ca` (`None`: the CA `--regenerate` will make), copying
+    /// `source` (see [`Self::add`]).
+    fn steps(
+        &self,
+        ca: Option<&LocalCa>,
+        source: Option<&Path>,
+    ) -> anyhow::Result<Vec<(String, Vec<Op>)>> {
+        let add = self.add(ca, source);
         let add = add.as_ref().map(|(s, f)| (s.as_str(), f.as_path()));
         let remove = self.mode != Mode::Install;
         let mut stores = Vec::new();
@@ -270,7 +279,10 @@ impl Plan {
     fn is_empty(&self) -> bool {
         self.mode != Mode::Regenerate
             && self
-                .steps(self.ca.as_ref().filter(|_| self.mode == Mode::Install))
+                .steps(
+                    self.ca.as_ref().filter(|_| self.mode == Mode::Install),
+                    None,
+                )
                 .is_ok_and(|s| s.iter().all(|(_, ops)| ops.is_empty()))
     }
 
@@ -320,7 +332,7 @@ impl Plan {
         } else {
             None
         };
-        let stores = self.steps(shown).unwrap_or_default();
+        let stores = self.steps(shown, None).unwrap_or_default();
         if stores.is_empty() {
             println!("  (no store)");
         }
@@ -382,7 +394,11 @@ impl Plan {
                 Some(&new_ca)
             }
         };
-        for (what, ops) in self.steps(ca)? {
+        // The stores get the bytes whose fingerprint was shown, from a private snapshot, not
+        // the data folder's file, which could change between the plan and the copy.
+        let snapshot = ca.map(snapshot).transpose()?;
+        let source = snapshot.as_deref();
+        for (what, ops) in self.steps(ca, source)? {
             for op in &ops {
                 op.apply().with_context(|| {
                     let again = if self.mode == Mode::Regenerate {
@@ -458,4 +474,17 @@ fn confirm(yes: bool) -> anyhow::Result<bool> {
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// The CA's PEM as read for the plan, in a temporary file (0600, removed when dropped) that
+/// the stores' steps copy.
+fn snapshot(ca: &LocalCa) -> anyhow::Result<tempfile::TempPath> {
+    let mut file = tempfile::Builder::new()
+        .prefix("dps-rs-ca-")
+        .suffix(".crt")
+        .tempfile()
+        .context("making a temporary copy of the CA")?;
+    std::io::Write::write_all(&mut file, ca.pem.as_bytes())
+        .context("making a temporary copy of the CA")?;
+    Ok(file.into_temp_path())
 }
