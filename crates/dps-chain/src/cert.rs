@@ -4,7 +4,8 @@
 use dps_protocol::Thumbprints;
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::asn1_rs::Tag;
+use x509_parser::prelude::{AttributeTypeAndValue, FromDer, X509Certificate};
 
 /// Why bytes are not a usable certificate. The messages are words: the parser's own text
 /// (`Unexpected Tag (expected: Some(Tag(16)) ..`) is kept in the field for programs, not shown
@@ -20,6 +21,18 @@ pub enum ParseError {
     /// The extendedKeyUsage extension is malformed.
     #[error("its extendedKeyUsage extension is malformed")]
     ExtendedKeyUsage(x509_parser::error::X509Error),
+    /// Bytes follow the certificate's DER. DPS refuses such input rather than compute a
+    /// thumbprint over bytes that are not the certificate.
+    #[error(
+        "{trailing} unexpected bytes follow the certificate (its DER encoding is {certificate} bytes); \
+         send the certificate alone"
+    )]
+    TrailingBytes {
+        /// Length of the certificate's own DER encoding.
+        certificate: usize,
+        /// How many bytes follow it.
+        trailing: usize,
+    },
 }
 
 /// One parsed certificate. Parsing happens once; every comparison afterwards is on these
@@ -60,10 +73,58 @@ impl PartialEq for Cert {
 
 impl Eq for Cert {}
 
+/// The text of a name attribute (a DirectoryString, X.520), whatever string type encodes it:
+/// UTF8String, PrintableString, IA5String, NumericString and VisibleString as UTF-8,
+/// BMPString as UTF-16BE, UniversalString as UTF-32BE, TeletexString as Latin-1 (what
+/// OpenSSL and Windows show for it). `None` when the bytes are not valid in their type, or
+/// the type is not a string.
+///
+/// x509-parser's `as_str` reads the UTF-8 types only, so a BMPString common name (Windows
+/// certificate tools make them) would read as absent; every common name goes through here.
+pub fn directory_string(attr: &AttributeTypeAndValue<'_>) -> Option<String> {
+    let value = attr.attr_value();
+    decode_string(value.tag(), value.data)
+}
+
+/// The text of string bytes of ASN.1 type `tag`, for [`directory_string`].
+fn decode_string(tag: Tag, bytes: &[u8]) -> Option<String> {
+    match tag {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        Tag::BmpString => {
+            if !bytes.len().is_multiple_of(2) {
+                return None;
+            }
+            let units = bytes
+                .chunks_exact(2)
+                .map(|p| u16::from_be_bytes([p[0], p[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
+        }
+        Tag::UniversalString => {
+            if !bytes.len().is_multiple_of(4) {
+                return None;
+            }
+            bytes
+                .chunks_exact(4)
+                .map(|q| char::from_u32(u32::from_be_bytes([q[0], q[1], q[2], q[3]])))
+                .collect()
+        }
+        Tag::T61String => Some(bytes.iter().map(|&b| char::from(b)).collect()),
+        _ => None,
+    }
+}
+
 impl Cert {
-    /// Parses a DER certificate.
+    /// Parses a DER certificate: exactly one, with nothing after it. This is the one place
+    /// certificate input is checked: the emulator's certificate API, enrollment attestation
+    /// certificates, the TLS client chain and doctor all parse through here.
     pub fn parse(der: &[u8]) -> Result<Self, ParseError> {
-        let (_, c) = X509Certificate::from_der(der).map_err(|e| match e {
+        let (rest, c) = X509Certificate::from_der(der).map_err(|e| match e {
             x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => {
                 ParseError::Der(e)
             }
@@ -71,6 +132,12 @@ impl Cert {
                 ParseError::Der(x509_parser::error::X509Error::InvalidCertificate)
             }
         })?;
+        if !rest.is_empty() {
+            return Err(ParseError::TrailingBytes {
+                certificate: der.len() - rest.len(),
+                trailing: rest.len(),
+            });
+        }
         let client_auth = match c.extended_key_usage() {
             Ok(Some(eku)) => Some(eku.value.client_auth || eku.value.any),
             Ok(None) => None,
@@ -88,8 +155,7 @@ impl Cert {
                 .subject()
                 .iter_common_name()
                 .next()
-                .and_then(|cn| cn.as_str().ok())
-                .map(str::to_owned),
+                .and_then(directory_string),
             not_before: c.validity().not_before.to_datetime(),
             not_after: c.validity().not_after.to_datetime(),
             is_ca: c.is_ca(),
@@ -187,5 +253,130 @@ impl Cert {
     /// Whether `now` lies in the validity period.
     pub fn valid_at(&self, now: OffsetDateTime) -> bool {
         self.not_before <= now && now <= self.not_after
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair};
+
+    /// A self-signed certificate whose subject CN is `cn`, encoded as given.
+    fn with_cn(cn: DnValue) -> Vec<u8> {
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn);
+        params.distinguished_name = dn;
+        let key = KeyPair::generate().expect("key");
+        params
+            .self_signed(&key)
+            .expect("certificate")
+            .der()
+            .to_vec()
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_der_are_refused_with_their_count() {
+        let der = with_cn(DnValue::Utf8String("device-1".into()));
+        assert!(Cert::parse(&der).is_ok());
+        let mut junk = der.clone();
+        junk.extend_from_slice(b"junk!");
+        let e = Cert::parse(&junk).expect_err("trailing bytes");
+        assert_eq!(
+            e,
+            ParseError::TrailingBytes {
+                certificate: der.len(),
+                trailing: 5
+            }
+        );
+        assert!(
+            e.to_string().starts_with("5 unexpected bytes follow"),
+            "{e}"
+        );
+        // A second certificate glued to the first is trailing bytes too.
+        let mut two = der.clone();
+        two.extend_from_slice(&der);
+        assert!(matches!(
+            Cert::parse(&two),
+            Err(ParseError::TrailingBytes { trailing, .. }) if trailing == der.len()
+        ));
+    }
+
+    #[test]
+    fn common_names_are_read_in_every_string_type() {
+        let cases = [
+            DnValue::Utf8String("dev-é".into()),
+            DnValue::PrintableString("dev-1".try_into().expect("printable")),
+            DnValue::Ia5String("dev-1".try_into().expect("ia5")),
+            DnValue::BmpString("dev-é".try_into().expect("bmp")),
+            DnValue::UniversalString("dev-é".try_into().expect("universal")),
+            DnValue::TeletexString("dev-1".try_into().expect("teletex")),
+        ];
+        for cn in cases {
+            let wanted = match &cn {
+                DnValue::PrintableString(_) | DnValue::Ia5String(_) | DnValue::TeletexString(_) => {
+                    "dev-1"
+                }
+                _ => "dev-é",
+            };
+            let cert = Cert::parse(&with_cn(cn.clone())).expect("parses");
+            assert_eq!(cert.common_name(), Some(wanted), "{cn:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_wide_strings_read_as_no_text() {
+        let bmp = |b: &[u8]| decode_string(Tag::BmpString, b);
+        let universal = |b: &[u8]| decode_string(Tag::UniversalString, b);
+        assert_eq!(bmp(&[0x00, 0x41, 0x00, 0xe9]).as_deref(), Some("Aé"));
+        // An odd number of bytes, a lone surrogate.
+        assert_eq!(bmp(&[0x00, 0x41, 0x00]), None);
+        assert_eq!(bmp(&[0xd8, 0x00]), None);
+        // A surrogate pair is decoded (UTF-16, as Windows writes BMPStrings).
+        assert_eq!(bmp(&[0xd8, 0x3d, 0xde, 0x00]).as_deref(), Some("\u{1f600}"));
+        assert_eq!(universal(&[0, 0, 0, 0x41]).as_deref(), Some("A"));
+        assert_eq!(universal(&[0, 0, 0x41]), None);
+        assert_eq!(universal(&[0, 0x11, 0, 0]), None);
+        assert_eq!(
+            decode_string(Tag::T61String, &[0x41, 0xe9]).as_deref(),
+            Some("Aé")
+        );
+        assert_eq!(decode_string(Tag::Utf8String, &[0xff]), None);
+        assert_eq!(decode_string(Tag::Integer, &[0x01]), None);
+    }
+
+    #[test]
+    fn the_identity_rule_reads_wide_common_names_and_caps_their_length() {
+        let bmp = Cert::parse(&with_cn(DnValue::BmpString(
+            "dev-bmp".try_into().expect("bmp"),
+        )))
+        .expect("parses");
+        assert!(crate::check_identity(&bmp, "dev-bmp").is_ok());
+        let at_limit = "a".repeat(64);
+        let ok = Cert::parse(&with_cn(DnValue::Utf8String(at_limit.clone()))).expect("parses");
+        assert!(crate::check_identity(&ok, &at_limit).is_ok());
+        for len in [65, 128] {
+            let cn = "a".repeat(len);
+            for value in [
+                DnValue::Utf8String(cn.clone()),
+                DnValue::BmpString(cn.as_str().try_into().expect("bmp")),
+            ] {
+                let leaf = Cert::parse(&with_cn(value)).expect("parses");
+                let e = crate::check_identity(&leaf, &cn).expect_err("too long");
+                assert!(
+                    matches!(
+                        &e,
+                        crate::ChainError::CommonNameTooLong { common_name, len: l, max: 64 }
+                            if *common_name == cn && *l == len
+                    ),
+                    "{e:?}"
+                );
+                assert!(
+                    e.to_string()
+                        .contains(&format!("is {len} characters long, more than the 64")),
+                    "{e}"
+                );
+            }
+        }
     }
 }

@@ -58,6 +58,21 @@ pub enum ChainError {
         /// The leaf's common name, if it has one.
         common_name: Option<String>,
     },
+    /// The leaf's common name is longer than X.520's `ub-common-name` (64 characters), so it
+    /// cannot name a registration: DPS refuses such a certificate.
+    #[error(
+        "the device certificate's common name {common_name:?} is {len} characters long, more than the {max} an X.509 common \
+         name may have (X.520 ub-common-name), so it cannot be a registration id; issue the device a certificate \
+         whose common name is its registration id of at most {max} characters"
+    )]
+    CommonNameTooLong {
+        /// The leaf's common name.
+        common_name: String,
+        /// Its length in characters.
+        len: usize,
+        /// The limit, [`dps_protocol::id::MAX_COMMON_NAME_LEN`].
+        max: usize,
+    },
     /// A certificate's validity has not started.
     #[error("the {role} {subject} is not valid before {}", rfc3339(*not_before))]
     NotYetValid {

@@ -44,7 +44,7 @@ mod error;
 mod rule;
 mod select;
 
-pub use cert::{Cert, ParseError};
+pub use cert::{Cert, ParseError, directory_string};
 pub use enrolled::{GroupCertificate, group_certificate};
 pub use error::{ChainError, Role, rfc3339};
 pub use rule::{

@@ -66,8 +66,21 @@ pub fn presented_role(i: usize) -> Role {
 }
 
 /// The registration id must be the leaf's common name (compared without regard to case, as
-/// the service does).
+/// the service does), and that common name at most
+/// [`MAX_COMMON_NAME_LEN`](dps_protocol::id::MAX_COMMON_NAME_LEN) characters (X.520
+/// `ub-common-name`), however it is encoded.
 pub fn check_identity(leaf: &Cert, registration_id: &str) -> Result<(), ChainError> {
+    if let Some(cn) = leaf.common_name() {
+        let len = cn.chars().count();
+        let max = dps_protocol::id::MAX_COMMON_NAME_LEN;
+        if len > max {
+            return Err(ChainError::CommonNameTooLong {
+                common_name: cn.to_owned(),
+                len,
+                max,
+            });
+        }
+    }
     match leaf.common_name() {
         Some(cn) if dps_protocol::same_registration_id(cn, registration_id) => Ok(()),
         cn => Err(ChainError::CommonNameMismatch {

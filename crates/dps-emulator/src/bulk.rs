@@ -7,24 +7,29 @@ use crate::records::{self, Collection};
 use crate::service::{Precondition, delete, upsert};
 use axum::http::StatusCode;
 use axum::response::Response;
+use dps_protocol::models::BulkMode;
 use serde_json::{Value, json};
 
 /// Runs one bulk request.
 pub(crate) fn run(app: &App, c: Collection, req: &Req) -> ApiResult<Response> {
-    let body: Value = req.json()?;
+    let mut body: Value = req.json()?;
+    if !body.is_object() {
+        return Err(ApiError::bad_request(
+            "a bulk operation is a JSON object {\"mode\", ...}",
+        ));
+    }
+    // The enum rule of every service write (`service::known`); then a mode is required.
+    crate::service::known::<BulkMode>(&mut body, "/mode", "mode")?;
     let mode = body
         .get("mode")
         .and_then(Value::as_str)
-        .unwrap_or_default()
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "a bulk operation needs a \"mode\" string, one of: {}",
+                BulkMode::KNOWN.join(", ")
+            ))
+        })?
         .to_owned();
-    if !matches!(
-        mode.as_str(),
-        "create" | "update" | "updateIfMatchETag" | "delete"
-    ) {
-        return Err(ApiError::bad_request(format!(
-            "bulk mode must be create, update, updateIfMatchETag or delete, not {mode:?}"
-        )));
-    }
     let field = match c {
         Collection::Enrollments => "enrollments",
         Collection::Groups => "enrollmentGroups",

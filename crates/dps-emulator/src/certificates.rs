@@ -311,6 +311,10 @@ pub enum CaCertificateError {
     /// The certificate is not valid X.509.
     #[error("the certificate cannot be parsed: {0}")]
     Invalid(#[source] x509_parser::error::X509Error),
+    /// The certificate breaks the certificate input rule ([`dps_chain::Cert::parse`]): not
+    /// X.509, or bytes after its DER.
+    #[error("the certificate cannot be parsed: {0}")]
+    Malformed(#[source] dps_chain::ParseError),
     /// The certificate is not a CA (basicConstraints CA:TRUE is missing).
     #[error(
         "{subject} is not a CA certificate (basicConstraints CA:TRUE); upload the root or intermediate CA"
@@ -357,6 +361,9 @@ pub(crate) fn store_certificate(
     verified: bool,
     current: Option<&Record>,
 ) -> Result<Record, CaCertificateError> {
+    // The one certificate input rule (one certificate, nothing after it), for the API's
+    // uploads and `--ca-certificate` alike.
+    dps_chain::Cert::parse(der).map_err(CaCertificateError::Malformed)?;
     let (_, x) =
         X509Certificate::from_der(der).map_err(|e| CaCertificateError::Invalid(e.into()))?;
     if !x.is_ca() {
@@ -494,11 +501,12 @@ pub(crate) fn verify(
     let (_, leaf) = X509Certificate::from_der(&der).map_err(|e| pop(e.to_string()))?;
     let ca_der = x509info::decode(rec.body["certificate"].as_str().unwrap_or_default())?;
     let (_, ca) = X509Certificate::from_der(&ca_der).map_err(|e| pop(e.to_string()))?;
+    // Read as the chain rule reads common names: any DirectoryString type.
     let cn = leaf
         .subject()
         .iter_common_name()
         .next()
-        .and_then(|c| c.as_str().ok())
+        .and_then(dps_chain::directory_string)
         .unwrap_or_default();
     if cn != code {
         return Err(pop(format!(

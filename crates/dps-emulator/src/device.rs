@@ -40,28 +40,75 @@ async fn register(app: &Arc<App>, req: &Req, id: &str) -> ApiResult<Response> {
     let who = authenticate(app, req, id)?;
     let status = app
         .engine_via(Transport::Https)
-        .register(&who, body.get("payload").cloned())
+        .register(&who, body)
         .await?;
     status_response(app, status)
 }
 
-/// The body of a registration request, checked before the engine sees it: the registration
-/// id's form, JSON (or nothing), and the same id in the body as in the path.
-fn checked_body(req: &Req, id: &str) -> ApiResult<Value> {
+/// The payload of a registration request, checked before the engine sees it: the
+/// registration id's form, then the body ([`register_payload`]).
+fn checked_body(req: &Req, id: &str) -> ApiResult<Option<Value>> {
     crate::records::check_id(id)?;
-    let body: Value = if req.body.is_empty() {
-        Value::Object(serde_json::Map::new())
+    let body = if req.body.iter().all(u8::is_ascii_whitespace) {
+        None
     } else {
-        req.json()?
+        Some(req.json()?)
     };
-    if let Some(body_id) = body.get("registrationId").and_then(Value::as_str)
-        && !dps_protocol::same_registration_id(body_id, id)
+    register_payload(body, id)
+}
+
+/// The register body rule, for every transport (HTTPS here, MQTT in `mqtt::answer`), given
+/// the parsed body (`None` for an empty one, which every SDK may send): a JSON object whose
+/// `registrationId`, when present, is a string naming the registration `id` the request is
+/// for (compared without case), and whose `tpm`, when present, is an object. Returns the
+/// `payload` for a custom-allocation webhook.
+pub(crate) fn register_payload(body: Option<Value>, id: &str) -> ApiResult<Option<Value>> {
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let Value::Object(mut fields) = body else {
+        return Err(ApiError::bad_request(format!(
+            "the register body must be a JSON object {{\"registrationId\": \"{id}\", \"payload\"?: ...}}, not {}",
+            json_type(&body)
+        )));
+    };
+    match fields.get("registrationId") {
+        None => {}
+        Some(Value::String(body_id)) if dps_protocol::same_registration_id(body_id, id) => {}
+        Some(Value::String(body_id)) => {
+            return Err(ApiError::bad_request(format!(
+                "registrationId {body_id:?} in the body does not match {id:?}, the registration \
+                 the request is for"
+            )));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "registrationId in the register body must be a string, not {}",
+                json_type(other)
+            )));
+        }
+    }
+    if let Some(tpm) = fields.get("tpm")
+        && !(tpm.is_object() || tpm.is_null())
     {
         return Err(ApiError::bad_request(format!(
-            "registrationId {body_id:?} in the body does not match {id:?} in the path"
+            "tpm in the register body must be an object, not {}",
+            json_type(tpm)
         )));
     }
-    Ok(body)
+    Ok(fields.remove("payload"))
+}
+
+/// The JSON type of a value, for messages (`an array`).
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// The credential of the request: a SAS in `Authorization`, else the TLS client chain.
@@ -96,4 +143,66 @@ fn status_response(app: &App, status: OperationStatus) -> ApiResult<Response> {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(body: &[u8]) -> ApiResult<Option<Value>> {
+        let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(serde_json::from_slice(body).expect("JSON"))
+        };
+        register_payload(parsed, "d")
+    }
+
+    #[test]
+    fn register_bodies_of_every_sdk() {
+        assert_eq!(payload(b"").ok(), Some(None));
+        assert_eq!(payload(b" ").ok(), Some(None));
+        assert_eq!(payload(b"{}").ok(), Some(None));
+        assert_eq!(
+            payload(br#"{"payload": null, "registrationId": "d"}"#).ok(),
+            Some(Some(Value::Null))
+        );
+        assert_eq!(
+            payload(br#"{"registrationId": "D", "payload": {"a": 1}}"#).ok(),
+            Some(Some(json!({"a": 1})))
+        );
+        assert!(payload(br#"{"registrationId": "d", "tpm": {"endorsementKey": "AA=="}}"#).is_ok());
+    }
+
+    #[test]
+    fn register_bodies_that_are_not_the_documented_shape_are_400() {
+        for (body, needle) in [
+            (&b"[]"[..], "must be a JSON object"),
+            (b"[1]", "not an array"),
+            (b"5", "not a number"),
+            (b"null", "not null"),
+            (br#""d""#, "not a string"),
+            (
+                br#"{"registrationId": 5}"#,
+                "must be a string, not a number",
+            ),
+            (br#"{"registrationId": null}"#, "must be a string, not null"),
+            (br#"{"registrationId": ["d"]}"#, "not an array"),
+            (br#"{"registrationId": "other"}"#, "does not match"),
+            (
+                br#"{"registrationId": "d", "tpm": "x"}"#,
+                "tpm in the register body",
+            ),
+        ] {
+            let e = payload(body).expect_err(&String::from_utf8_lossy(body));
+            assert_eq!(e.code, crate::error::codes::BAD_REQUEST);
+            assert!(
+                e.message.contains(needle),
+                "{}: {}",
+                String::from_utf8_lossy(body),
+                e.message
+            );
+        }
+    }
 }

@@ -70,7 +70,7 @@ pub(crate) fn validate(collection: Collection, path_id: &str, body: Value) -> Ap
     let Value::Object(obj) = body else {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     };
-    let body = Value::Object(obj);
+    let mut body = Value::Object(obj);
     // The typed models say which fields are required and what shape they have.
     let typed_err = |e: serde_json::Error| {
         ApiError::bad_request(format!(
@@ -89,6 +89,7 @@ pub(crate) fn validate(collection: Collection, path_id: &str, body: Value) -> Ap
             serde_json::from_value::<EnrollmentGroup>(body.clone()).map_err(typed_err)?;
         }
     }
+    crate::service::check_known_values(&mut body)?;
     let body_id = body
         .get(collection.id_field())
         .and_then(Value::as_str)

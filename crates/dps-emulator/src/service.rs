@@ -10,10 +10,48 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use dps_protocol::models::timestamp::Timestamp;
+use dps_protocol::models::{AllocationPolicy, AttestationType, ProvisioningStatus, WireEnum};
 use serde_json::{Value, json};
 
 /// The largest page served, whatever `x-ms-max-item-count` asks for.
 const MAX_PAGE_SIZE: usize = 10_000;
+
+/// The enum values of an enrollment or group a client writes (PUT, bulk items, the console),
+/// checked in this one place: `attestation.type`, `provisioningStatus` and
+/// `allocationPolicy` must be documented values ([`known`]).
+///
+/// The models read any value (a newer service may add some), but the service refuses what it
+/// does not know, so the emulator must not store it.
+pub(crate) fn check_known_values(body: &mut Value) -> ApiResult<()> {
+    known::<AttestationType>(body, "/attestation/type", "attestation.type")?;
+    known::<ProvisioningStatus>(body, "/provisioningStatus", "provisioningStatus")?;
+    known::<AllocationPolicy>(body, "/allocationPolicy", "allocationPolicy")
+}
+
+/// The string at `pointer` in `body`, when there is one, must be a documented value of `E`
+/// ([`WireEnum::is_known`]), else a 400 naming `field` and the values allowed. A documented
+/// value in another case (`Disabled`, ARM's `Hashed`) is stored in the wire's spelling, the
+/// one the emulator's own rules compare with. Absent and null fields are left to the defaults;
+/// a value that is not a string was refused by the typed models already.
+pub(crate) fn known<E: WireEnum>(body: &mut Value, pointer: &str, field: &str) -> ApiResult<()> {
+    let Some(slot) = body.pointer_mut(pointer) else {
+        return Ok(());
+    };
+    let Some(text) = slot.as_str() else {
+        return Ok(());
+    };
+    if E::from(text.to_owned()).is_known() {
+        return Ok(());
+    }
+    if let Some(wire) = E::KNOWN.iter().find(|k| k.eq_ignore_ascii_case(text)) {
+        *slot = Value::String((*wire).to_owned());
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "{field} {text:?} is not a known value; use one of: {}",
+        E::KNOWN.join(", ")
+    )))
+}
 
 /// Routes one service API request.
 pub(crate) fn handle(app: &App, req: &Req) -> ApiResult<Response> {

@@ -192,16 +192,26 @@ codes! {
     METHOD_NOT_ALLOWED = 405_001;
     /// 409: the record already exists (bulk `create`) (`409201`).
     ALREADY_EXISTS = 409_201;
+    /// 408: a request stopped arriving: its head or its body made no progress within the
+    /// emulator's timeout (`408001`; the emulator's own code, for a limit DPS does not publish).
+    REQUEST_TIMEOUT = 408_001;
     /// 412: the `If-Match` ETag is stale, or the record is missing (`412001`).
     PRECONDITION_FAILED = 412_001;
+    /// 411: a PUT, POST or PATCH over HTTP/1.x sent neither `Content-Length` nor
+    /// `Transfer-Encoding`, so its body cannot be delimited (`411001`).
+    LENGTH_REQUIRED = 411_001;
     /// 413: the request body is too large (`413001`).
     TOO_LARGE = 413_001;
+    /// 414: the request target (path and query) is too long (`414001`).
+    URI_TOO_LONG = 414_001;
     /// 415: the content type is not JSON (`415001`).
     UNSUPPORTED_MEDIA = 415_001;
     /// 429: a quota per minute is exhausted, as the emulator reports it (`429001`).
     THROTTLED = 429_001;
     /// 429 as the real service reports throttling (`429101`).
     SERVICE_THROTTLED = 429_101;
+    /// 431: the request's header section is too large (`431001`).
+    HEADERS_TOO_LARGE = 431_001;
     /// 500: an internal failure or an injected fault (`500001`).
     INTERNAL = 500_001;
     /// 503: the service is unavailable, e.g. an injected fault (`503001`).

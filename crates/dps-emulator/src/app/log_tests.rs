@@ -70,6 +70,9 @@ fn a_refused_sas_device_is_logged_with_its_reason_and_without_its_token() {
                  &se=4102444800&skn=registration"
             ),
         )
+        // As a client sends it: a JSON body with its length.
+        .header("content-type", "application/json")
+        .header("content-length", r#"{"registrationId":"dev1"}"#.len())
         .body(Body::from(r#"{"registrationId":"dev1"}"#))
         .expect("request");
     let capture = Capture::default();

@@ -54,7 +54,7 @@ async fn respond(
     )??;
     match request {
         Request::Register { .. } => {
-            let payload = register_payload(body)?;
+            let payload = register_payload(body, &device.registration_id)?;
             engine.register(&who, payload).await
         }
         Request::Poll { operation_id, .. } => {
@@ -66,20 +66,16 @@ async fn respond(
     }
 }
 
-/// The `payload` of a register body: empty, blank and JSON bodies are all accepted; the
-/// registration id always comes from CONNECT, never from the body.
-fn register_payload(body: &[u8]) -> ApiResult<Option<Value>> {
+/// The `payload` of a register body: empty and blank bodies are accepted, a JSON one must
+/// pass the register body rule of every transport ([`crate::device::register_payload`]):
+/// the registration id comes from CONNECT, and one in the body must name the same.
+fn register_payload(body: &[u8], id: &str) -> ApiResult<Option<Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the register body is not JSON: {e}")))?;
-    match value {
-        Value::Object(mut fields) => Ok(fields.remove("payload")),
-        _ => Err(ApiError::bad_request(
-            "the register body must be a JSON object",
-        )),
-    }
+    crate::device::register_payload(Some(value), id)
 }
 
 #[cfg(test)]
@@ -88,17 +84,19 @@ mod tests {
 
     #[test]
     fn register_bodies_of_every_sdk() {
-        assert_eq!(register_payload(b"").ok(), Some(None));
-        assert_eq!(register_payload(b" ").ok(), Some(None));
+        assert_eq!(register_payload(b"", "d").ok(), Some(None));
+        assert_eq!(register_payload(b" ", "d").ok(), Some(None));
         assert_eq!(
-            register_payload(br#"{"payload": null, "registrationId": "d"}"#).ok(),
+            register_payload(br#"{"payload": null, "registrationId": "d"}"#, "d").ok(),
             Some(Some(Value::Null))
         );
         assert_eq!(
-            register_payload(br#"{"registrationId": "d", "payload": {"a": 1}}"#).ok(),
+            register_payload(br#"{"registrationId": "d", "payload": {"a": 1}}"#, "d").ok(),
             Some(Some(serde_json::json!({"a": 1})))
         );
-        assert!(register_payload(b"{").is_err());
-        assert!(register_payload(b"[1]").is_err());
+        assert!(register_payload(b"{", "d").is_err());
+        assert!(register_payload(b"[1]", "d").is_err());
+        assert!(register_payload(br#"{"registrationId": 5}"#, "d").is_err());
+        assert!(register_payload(br#"{"registrationId": "e"}"#, "d").is_err());
     }
 }

@@ -118,15 +118,23 @@ async fn register_body_of_a_single_space() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_registration_id_in_the_body_other_than_connects_is_ignored() {
+async fn a_registration_id_in_the_body_other_than_connects_is_refused_as_over_https() {
     let env = Env::start();
     let id = "dev-body-id";
     env.individual_key("someone-else").await;
     let mut conn = env.sas_device(id).await;
-    let state = conn
-        .provision(br#"{"payload": null, "registrationId": "someone-else"}"#)
-        .await;
-    assert_assigned(&env, &state, id).await;
+    for body in [
+        &br#"{"payload": null, "registrationId": "someone-else"}"#[..],
+        br#"{"registrationId": 5}"#,
+    ] {
+        let rid = uuid();
+        let answer = conn
+            .request(&register_topic(&rid), &rid, QoS::AtLeastOnce, body)
+            .await;
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        assert_dps_error(&answer.body, dps_protocol::codes::BAD_REQUEST);
+    }
+    env.assert_no_registration(id).await;
     env.assert_no_registration("someone-else").await;
 }
 

@@ -8,7 +8,8 @@
 //! * Records carry `extra`: every field this version does not model is kept there and written
 //!   back verbatim.
 //! * Status-like enums never fail on an unknown value: it is kept as `Other(String)` and
-//!   serialized unchanged.
+//!   serialized unchanged. [`WireEnum`] (`is_known`, `KNOWN`) lets a strict writer, the
+//!   emulator, refuse such values in one place.
 //! * Timestamps are [`Timestamp`]s, the exact text the service sent (seven fractional digits),
 //!   with helpers to convert to and from [`time::OffsetDateTime`].
 //!
@@ -66,6 +67,7 @@ pub use query::QuerySpecification;
 pub use registration::{DeviceRegistrationState, RegistrationStatus, Substatus};
 pub use timestamp::Timestamp;
 pub use twin::{InitialTwin, InitialTwinProperties, TwinCollection};
+pub use wire_enum::WireEnum;
 pub use x509::{
     X509Attestation, X509CAReferences, X509CertificateInfo, X509CertificateWithInfo,
     X509Certificates,

@@ -40,6 +40,22 @@ macro_rules! wire_enum {
             pub fn is_known(&self) -> bool {
                 !matches!(self, Self::Other(_))
             }
+
+            /// The documented values, as spelled on the wire, in declaration order: what a
+            /// service that refuses unknown values lists in its message.
+            pub const KNOWN: &'static [&'static str] = &[ $( $wire ),+ ];
+        }
+
+        impl $crate::models::WireEnum for $name {
+            const KNOWN: &'static [&'static str] = $name::KNOWN;
+
+            fn as_str(&self) -> &str {
+                $name::as_str(self)
+            }
+
+            fn is_known(&self) -> bool {
+                $name::is_known(self)
+            }
         }
 
         impl ::std::fmt::Display for $name {
@@ -90,3 +106,24 @@ macro_rules! wire_enum {
 }
 
 pub(crate) use wire_enum;
+
+/// What every string enum of the wire format offers, so code can treat them alike: a service
+/// that refuses unknown values (the emulator) checks any of them with one function.
+///
+/// Reading stays lenient: an unknown value deserializes into the enum's `Other` variant and
+/// [`WireEnum::is_known`] says so; refusing it is the writer's decision.
+///
+/// ```
+/// use dps_protocol::models::{ProvisioningStatus, WireEnum};
+/// let status: ProvisioningStatus = "weird".into();
+/// assert!(!WireEnum::is_known(&status));
+/// assert_eq!(<ProvisioningStatus as WireEnum>::KNOWN, &["enabled", "disabled"]);
+/// ```
+pub trait WireEnum: From<String> {
+    /// The documented values, as spelled on the wire.
+    const KNOWN: &'static [&'static str];
+    /// The exact string sent on the wire.
+    fn as_str(&self) -> &str;
+    /// Whether this is one of [`Self::KNOWN`] (not the `Other` catch-all).
+    fn is_known(&self) -> bool;
+}
