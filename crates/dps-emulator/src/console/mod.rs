@@ -89,7 +89,7 @@ pub(crate) fn tls_config(
         .map_err(EmulatorError::TlsConfig)?
         .with_no_client_auth()
         .with_cert_resolver(device.cert_resolver.clone());
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = crate::server::http_alpn();
     Ok(Arc::new(config))
 }
 

@@ -10,14 +10,14 @@
 mod answer;
 mod codec;
 mod connect;
-mod session;
+pub(crate) mod session;
 mod topics;
 pub(crate) mod websocket;
 
 use crate::app::App;
+use crate::conn::{self, Entry};
 use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -40,33 +40,9 @@ pub(crate) struct Peer {
     pub(crate) via: Via,
 }
 
-/// The count of open MQTT connections, over both transports.
-#[derive(Debug, Default)]
-pub(crate) struct Connections {
-    open: AtomicUsize,
-}
-
-/// One open connection; closing it (dropping) frees its place.
-#[derive(Debug)]
-pub(crate) struct Slot<'a>(&'a Connections);
-
-impl Connections {
-    /// A place for one more connection, unless `max` are open.
-    pub(crate) fn open(&self, max: usize) -> Option<Slot<'_>> {
-        self.open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(self))
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+/// The count of open MQTT connections, over both transports, from `accept` (or the
+/// WebSocket upgrade) to the close.
+pub(crate) type Connections = crate::conn::Gate;
 
 /// The HTTPS listener's TLS configuration without its ALPN list: MQTT clients offer `mqtt` or
 /// nothing, and a server that lists protocols refuses a client whose offer matches none.
@@ -76,42 +52,47 @@ pub(crate) fn tls_config(https: &Arc<rustls::ServerConfig>) -> Arc<rustls::Serve
     Arc::new(config)
 }
 
-/// Accepts MQTT-over-TLS connections until `shutdown` turns true.
+/// Accepts MQTT-over-TLS connections until `shutdown` turns true. A connection is counted
+/// from `accept`; one beyond `max_mqtt_connections` is still read up to its CONNECT and
+/// answered CONNACK 3 (or closed after the connect timeout).
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Arc<App>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => {
-                let (tcp, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        crate::server::pause_after_accept_error(&e).await;
-                        continue;
-                    }
+    let limits = &app.config.limits;
+    let serving = app.clone();
+    conn::accept_loop(
+        listener,
+        &app.mqtt,
+        limits.max_mqtt_connections,
+        shutdown,
+        conn::Drain::Abort,
+        move |tcp, peer, entry| {
+            let acceptor = acceptor.clone();
+            let app = serving.clone();
+            async move {
+                let (place, over_cap) = match entry {
+                    Entry::Admitted(place) => (Some(place), None),
+                    Entry::OverCap(counted) => (None, Some(counted)),
                 };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let app = app.clone();
-                conns.spawn(async move {
-                    let handshake = app.config.limits.mqtt_connect_timeout;
-                    let Some(tls) =
-                        crate::server::handshake_within(&acceptor, tcp, handshake, peer).await
-                    else {
-                        return;
-                    };
-                    let certificates = crate::server::presented_chain(tls.get_ref().1);
-                    session::serve(app, tls, Peer { certificates, via: Via::Tls }).await;
-                });
+                let handshake = app.config.limits.tls_handshake_timeout;
+                let Some(tls) =
+                    crate::server::handshake_within(&acceptor, tcp, handshake, peer).await
+                else {
+                    return;
+                };
+                let certificates = crate::server::presented_chain(tls.get_ref().1);
+                let peer = Peer {
+                    certificates,
+                    via: Via::Tls,
+                };
+                session::serve(app, tls, peer, place).await;
+                drop(over_cap);
             }
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    conns.shutdown().await;
+        },
+    )
+    .await;
 }

@@ -5,9 +5,11 @@
 //! within them as the client likes: the messages are pumped into a byte stream that the same
 //! session as MQTT over TLS reads.
 
+use super::codec::MAX_READ_PAST;
 use super::session::{LINGER, WRITE_DEADLINE};
 use super::{Peer, Via, session};
 use crate::app::{App, ConnInfo};
+use crate::conn::Permit;
 use crate::error::{ApiError, codes};
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -56,10 +58,15 @@ pub(crate) async fn upgrade(app: Arc<App>, mut parts: Parts) -> Response {
         )
         .into_response();
     }
-    let max = app.config.limits.max_mqtt_packet_bytes;
+    // Counted among the MQTT connections from the upgrade; over the limit, its CONNECT is
+    // answered CONNACK 3.
+    let place = app.mqtt.open(app.config.limits.max_mqtt_connections);
+    // A message may carry a packet over max_mqtt_packet_bytes that the session reads past
+    // to answer 413; beyond that, the message itself is refused and the connection ends.
+    let max = MAX_READ_PAST.max(app.config.limits.max_mqtt_packet_bytes) + 16;
     upgrade
-        .max_message_size(max + 16)
-        .max_frame_size(max + 16)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| {
             run(
                 app,
@@ -68,6 +75,7 @@ pub(crate) async fn upgrade(app: Arc<App>, mut parts: Parts) -> Response {
                     certificates,
                     via: Via::WebSocket,
                 },
+                place,
             )
         })
 }
@@ -75,7 +83,7 @@ pub(crate) async fn upgrade(app: Arc<App>, mut parts: Parts) -> Response {
 /// Runs one MQTT session over a WebSocket: binary messages in, and out whatever the session
 /// wrote since the last message (packets may share a message or span two, as MQTT over
 /// WebSocket allows).
-async fn run(app: Arc<App>, socket: WebSocket, peer: Peer) {
+async fn run(app: Arc<App>, socket: WebSocket, peer: Peer, place: Option<Permit>) {
     let (server_side, pump_side) = tokio::io::duplex(64 * 1024);
     let (mut from_session, mut to_session) = tokio::io::split(pump_side);
     let (mut ws_out, mut ws_in) = socket.split();
@@ -144,5 +152,5 @@ async fn run(app: Arc<App>, socket: WebSocket, peer: Peer) {
             }
         }
     };
-    tokio::join!(session::serve(app, server_side, peer), pumps);
+    tokio::join!(session::serve(app, server_side, peer, place), pumps);
 }

@@ -72,17 +72,21 @@ async fn mqtt_3_1_is_refused_with_return_code_1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_subscription_to_another_filter_closes_the_connection() {
+async fn a_subscription_to_another_filter_is_refused_with_0x80() {
     let env = Env::start();
     for filter in [
         "$dps/registrations/res/+/#",
         "devices/x/messages/devicebound/#",
     ] {
         let mut conn = env.connected("curious").await;
-        let mut subscribe = rumqttc::mqttbytes::v4::Subscribe::new(filter, QoS::AtLeastOnce);
-        subscribe.pkid = conn.next_pkid();
-        conn.send(Packet::Subscribe(subscribe)).await;
-        conn.expect_closed().await;
+        let ack = conn.subscribe(filter, QoS::AtLeastOnce).await;
+        assert_eq!(
+            ack.return_codes,
+            [rumqttc::mqttbytes::v4::SubscribeReasonCode::Failure]
+        );
+        // The connection goes on.
+        conn.send(Packet::PingReq).await;
+        assert_eq!(conn.recv().await, Packet::PingResp);
     }
 }
 
@@ -112,7 +116,11 @@ async fn an_empty_password_beside_a_certificate_is_an_x509_device() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn connections_that_never_finish_their_handshake_are_closed() {
-    let env = Env::start_with(|c| c.limits.mqtt_connect_timeout = Duration::from_millis(300));
+    let env = Env::start_with(|c| {
+        c.limits.mqtt_connect_timeout = Duration::from_millis(300);
+        c.limits.tls_handshake_timeout = Duration::from_millis(300);
+        c.limits.http_header_timeout = Duration::from_millis(300);
+    });
     for addr in [
         env.emulator.addr(),
         env.emulator.mqtt_addr().expect("MQTT on"),
