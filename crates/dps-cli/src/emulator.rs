@@ -16,7 +16,9 @@ pub use trust::TrustArgs;
 #[derive(Debug, clap::Subcommand)]
 pub enum EmulatorCommand {
     /// Run a local DPS in the foreground until Ctrl-C or SIGTERM; writes DATA_DIR/emulator.json
-    /// (connection strings, ID scope, endpoints, CA path) once it accepts connections.
+    /// (connection strings, ID scope, endpoints, CA path) once it accepts connections. Refuses a
+    /// data folder another emulator runs on, and a damaged, empty or missing store (--reset
+    /// moves it aside and starts over).
     ///
     /// Example: dps-cli emulator start --data-dir .dps --in-memory
     Start(StartArgs),
@@ -157,8 +159,8 @@ mod tests {
         binary.build();
         let (start, binary) = (flags(start), flags(&binary));
         assert_eq!(start, binary);
-        for fault in ["fail-rate", "fail-status", "latency-ms"] {
-            assert!(start.contains_key(fault), "--{fault} is missing: {start:?}");
+        for flag in ["fail-rate", "fail-status", "latency-ms", "reset"] {
+            assert!(start.contains_key(flag), "--{flag} is missing: {start:?}");
         }
     }
 }

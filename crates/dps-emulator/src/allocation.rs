@@ -116,10 +116,16 @@ async fn custom(
         .await
         .map_err(|e| fail(e.to_string()))?;
     let status = resp.status();
-    let body: Value = resp
-        .json()
+    let bytes = resp
+        .bytes()
         .await
-        .map_err(|e| fail(format!("answer is not JSON: {e}")))?;
+        .map_err(|e| fail(format!("the answer could not be read: {e}")))?;
+    // The payload is stored in the device's registration state and operation: bounded like
+    // every JSON input, so that it can be read back.
+    let body: Value = dps_protocol::json::from_slice(&bytes).map_err(|e| match e {
+        dps_protocol::json::InputError::TooDeep(e) => fail(format!("the answer is refused: {e}")),
+        e => fail(format!("answer is not JSON: {e}")),
+    })?;
     if !status.is_success() {
         return Err(fail(format!("answered HTTP {}", status.as_u16())));
     }

@@ -87,7 +87,7 @@ impl Req {
                 "the request body is empty; a JSON document is required",
             ));
         }
-        serde_json::from_slice(&self.body)
+        dps_protocol::json::from_slice(&self.body)
             .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
     }
 

@@ -4,7 +4,7 @@
 //!
 //! Only with the `cli` feature (on by default).
 
-use crate::config::{self, EmulatorConfig, Faults, Quotas, default_data_dir};
+use crate::config::{self, EmulatorConfig, Faults, Limits, Quotas, default_data_dir};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +53,11 @@ pub struct StartArgs {
     /// folder).
     #[arg(long)]
     pub in_memory: bool,
+    /// Start over with an empty store: move the data folder's state.db (with its -wal and -shm
+    /// files) aside to state.db.damaged-<time> (state.db.reset-<time> if it was healthy) first.
+    /// Without it, a damaged, empty or missing store is refused at start.
+    #[arg(long)]
+    pub reset: bool,
     /// Replace the well-known development keys with fresh random ones (kept in the data folder).
     #[arg(long)]
     pub generate_keys: bool,
@@ -86,6 +91,63 @@ pub struct StartArgs {
     /// Polls answered "assigning" before the result.
     #[arg(long, default_value_t = 1)]
     pub pending_polls: u32,
+    /// Seconds a client has to finish its TLS handshake, on every listener.
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_HANDSHAKE_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = Limits::default().tls_handshake_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub handshake_timeout: u64,
+    /// Seconds an HTTPS request head may take from its first byte, and a new connection may
+    /// wait for its first request (a partial head is answered 408).
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_HEADER_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = Limits::default().http_header_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_timeout: u64,
+    /// Seconds an HTTPS connection may stay open with no request in progress (a streaming
+    /// response and a WebSocket are in progress; MQTT keeps its own keep-alive).
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_IDLE_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = Limits::default().http_idle_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idle_timeout: u64,
+    /// Seconds without a byte, once an HTTPS request body, an MQTT packet or a response write
+    /// has begun (a stalled request body is answered 408).
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_PROGRESS_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = Limits::default().progress_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub progress_timeout: u64,
+    /// Open connections per HTTPS listener; the next are answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = Limits::default().max_https_connections,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_connections: usize,
+    /// Open MQTT connections (TLS and WebSocket together); the next get CONNACK 3.
+    #[arg(
+        long,
+        env = "DPS_EMULATOR_MAX_MQTT_CONNECTIONS",
+        value_name = "N",
+        default_value_t = Limits::default().max_mqtt_connections,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_mqtt_connections: usize,
 }
 
 /// A flag value the emulator cannot start with.
@@ -154,6 +216,7 @@ impl StartArgs {
         c.mqtt_listen = self.mqtt_listen.addr();
         c.console_listen = self.console_listen.addr();
         c.in_memory = self.in_memory;
+        c.reset = self.reset;
         c.generate_keys = self.generate_keys;
         c.id_scope = self.id_scope.clone();
         if !self.iot_hubs.is_empty() {
@@ -169,6 +232,12 @@ impl StartArgs {
         };
         c.retry_after_secs = self.retry_after;
         c.pending_polls = self.pending_polls;
+        c.limits.tls_handshake_timeout = Duration::from_secs(self.handshake_timeout);
+        c.limits.http_header_timeout = Duration::from_secs(self.header_timeout);
+        c.limits.http_idle_timeout = Duration::from_secs(self.idle_timeout);
+        c.limits.progress_timeout = Duration::from_secs(self.progress_timeout);
+        c.limits.max_https_connections = self.max_connections;
+        c.limits.max_mqtt_connections = self.max_mqtt_connections;
         Ok(c)
     }
 }
@@ -304,6 +373,55 @@ mod tests {
             (c.retry_after_secs, c.pending_polls),
             (d.retry_after_secs, d.pending_polls)
         );
+    }
+
+    #[test]
+    fn connection_flags_become_limits_and_default_to_them() {
+        let c = parse(&[
+            "--handshake-timeout",
+            "3",
+            "--header-timeout",
+            "4",
+            "--idle-timeout",
+            "5",
+            "--progress-timeout",
+            "6",
+            "--max-connections",
+            "7",
+            "--max-mqtt-connections",
+            "8",
+        ])
+        .expect("valid flags")
+        .config()
+        .expect("valid values");
+        let l = &c.limits;
+        assert_eq!(
+            [
+                l.tls_handshake_timeout,
+                l.http_header_timeout,
+                l.http_idle_timeout,
+                l.progress_timeout
+            ],
+            [3, 4, 5, 6].map(Duration::from_secs)
+        );
+        assert_eq!((l.max_https_connections, l.max_mqtt_connections), (7, 8));
+        assert!(parse(&["--idle-timeout", "0"]).is_err());
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        let vars = [
+            "DPS_EMULATOR_HANDSHAKE_TIMEOUT",
+            "DPS_EMULATOR_HEADER_TIMEOUT",
+            "DPS_EMULATOR_IDLE_TIMEOUT",
+            "DPS_EMULATOR_PROGRESS_TIMEOUT",
+            "DPS_EMULATOR_MAX_CONNECTIONS",
+            "DPS_EMULATOR_MAX_MQTT_CONNECTIONS",
+        ];
+        if vars.iter().all(|v| std::env::var_os(v).is_none()) {
+            let c = parse(&[])
+                .expect("valid flags")
+                .config()
+                .expect("valid values");
+            assert_eq!(c.limits, Limits::default());
+        }
     }
 
     #[test]

@@ -72,14 +72,49 @@ pub struct Limits {
     /// Default query page size when the client sends none.
     pub default_page_size: usize,
     /// Largest MQTT packet a device may send, bytes (a register body of `max_body_bytes` plus
-    /// its topic); a larger one closes the connection.
+    /// its topic). A larger register or poll request of at most 256 KiB (IoT Hub's largest MQTT
+    /// message) is read past without being kept and answered 413 on the response topic, as
+    /// HTTPS answers a large body; any other larger packet closes the connection.
     pub max_mqtt_packet_bytes: usize,
-    /// Open MQTT device connections (TLS and WebSocket together); the next one is answered
-    /// CONNACK 3, server unavailable.
+    /// Open MQTT device connections (TLS and WebSocket together, 10,000), counted from
+    /// `accept` (or the WebSocket upgrade), before CONNECT; the next ones are answered
+    /// CONNACK 3, server unavailable, once they send CONNECT.
     pub max_mqtt_connections: usize,
-    /// How long a device has, after the TLS handshake, to send CONNECT (10 s); also the bound
-    /// on every TLS handshake, HTTPS and MQTT.
+    /// How long a device has, after the TLS handshake, to send its whole CONNECT (10 s, the
+    /// same as [`Limits::tls_handshake_timeout`]: a device sends CONNECT right away).
     pub mqtt_connect_timeout: Duration,
+    /// How long a client has to finish its TLS handshake, on every listener (10 s): a
+    /// handshake takes milliseconds even on a slow link, and a connection that never
+    /// finishes one otherwise holds a descriptor forever.
+    pub tls_handshake_timeout: Duration,
+    /// HTTPS: how long a request head (request line and header fields) may take from its
+    /// first byte, and how long a new connection may wait for its first request (10 s).
+    /// Every client sends its head at once; an expired partial head is answered 408 with the
+    /// DPS body, a connection that sent nothing is closed.
+    pub http_header_timeout: Duration,
+    /// HTTPS: how long a connection may stay open with no request in progress (130 s). Longer
+    /// than the pool idle time of the clients that talk to the emulator (reqwest 90 s,
+    /// .NET 60 to 120 s), as Kestrel's 130 s is, so a client never sends a request on a
+    /// connection the emulator is closing. An open response stream (the console's live
+    /// feed) or a WebSocket is never idle; MQTT over WebSocket follows the MQTT keep-alive.
+    pub http_idle_timeout: Duration,
+    /// The longest wait for the next byte once a transfer has begun (30 s): of an HTTPS
+    /// request body (answered 408 with the DPS body), of an MQTT packet (the connection
+    /// closes), and for an HTTPS client to take the next byte of a response (the connection
+    /// closes). Measured from the last byte, so a large body on a slow link is never cut.
+    pub progress_timeout: Duration,
+    /// Open connections per HTTPS listener (10,000), counted from `accept`. The next ones
+    /// are answered 503 with `Retry-After` and the DPS body, and closed; beyond 64 more they
+    /// are closed at once. Raise the process's descriptor limit (`ulimit -n`) to use it all.
+    pub max_https_connections: usize,
+    /// The longest request target (path and query) an HTTPS request may have, bytes (8 KiB;
+    /// a DPS path with the longest ids and api-version is under 400 bytes); a longer one is
+    /// answered 414 with the DPS body.
+    pub max_uri_bytes: usize,
+    /// The largest header section an HTTPS request may have: names and values plus 4 bytes
+    /// per field, as on the HTTP/1.1 wire (32 KiB; an SDK sends under 2 KiB). A larger one, or
+    /// one of more than 100 fields, is answered 431 with the DPS body.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -94,6 +129,13 @@ impl Default for Limits {
             max_mqtt_packet_bytes: 96 * 1024 + 1024,
             max_mqtt_connections: 10_000,
             mqtt_connect_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            http_header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(130),
+            progress_timeout: Duration::from_secs(30),
+            max_https_connections: 10_000,
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 32 * 1024,
         }
     }
 }
@@ -113,6 +155,10 @@ pub struct EmulatorConfig {
     pub data_dir: PathBuf,
     /// Keep enrollments in memory instead of `data_dir/state.db`.
     pub in_memory: bool,
+    /// Start over: move the store in `data_dir` aside (`state.db.damaged-<time>` when it is
+    /// damaged, `state.db.reset-<time>` when not, with its `-wal` and `-shm` files) and start
+    /// with an empty one. Without it a damaged, empty or missing store is refused at start.
+    pub reset: bool,
     /// Replace the policy keys with fresh random ones (kept for this data dir).
     pub generate_keys: bool,
     /// Extra host names the emulator answers to (SAS audience and TLS certificate).
@@ -147,6 +193,7 @@ impl EmulatorConfig {
             console_listen: None,
             data_dir: data_dir.into(),
             in_memory: false,
+            reset: false,
             generate_keys: false,
             host_names: Vec::new(),
             id_scope: DEFAULT_ID_SCOPE.to_owned(),

@@ -29,14 +29,18 @@ mod certificates;
 pub mod cli;
 pub mod clock;
 pub mod config;
+mod conn;
 mod console;
+mod datadir;
 mod device;
 mod engine;
 mod error;
+pub mod harness;
 mod mqtt;
 mod records;
 mod server;
 mod service;
+mod start_error;
 mod store;
 mod throttle;
 mod tls;
@@ -49,8 +53,10 @@ mod x509info;
 
 pub use certificates::CaCertificateError;
 pub use config::{EmulatorConfig, Faults, Limits, Quotas, default_data_dir};
+pub use datadir::LockHolder;
 pub use error::codes;
-pub use store::StoreError;
+pub use start_error::EmulatorError;
+pub use store::{Damage, StoreError, StoreProblem};
 
 use dps_protocol::auth::Secret;
 use std::net::SocketAddr;
@@ -59,116 +65,6 @@ use std::sync::Arc;
 
 /// The name of the file written into the data folder when the emulator is ready.
 pub const EMULATOR_JSON: &str = "emulator.json";
-
-/// Why the emulator could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EmulatorError {
-    /// A file or folder could not be read or written.
-    #[error("{}: {}", .0.display(), .1)]
-    Io(PathBuf, #[source] std::io::Error),
-    /// A listening address could not be bound (busy, or not this machine's).
-    #[error(
-        "cannot listen on {addr} ({flag}): {source}; pass another address with {flag} \
-         (port 0 picks a free one){}",
-        if *flag == "--listen" { String::new() } else { format!(", or {flag} off") }
-    )]
-    Bind {
-        /// The flag that chose the address: `--listen`, `--mqtt-listen` or `--console-listen`.
-        flag: &'static str,
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The local CA or the server certificate could not be made, or the stored CA key not
-    /// loaded.
-    #[error("TLS setup failed: {what}: {source}")]
-    TlsCertificate {
-        /// What was being made or loaded (`CA key`, `server certificate`, ...).
-        what: &'static str,
-        /// Why.
-        #[source]
-        source: rcgen::Error,
-    },
-    /// The local CA could not be written into the data folder.
-    #[error("TLS setup failed: {0}")]
-    TlsFiles(#[source] dps_certgen::Error),
-    /// The stored local CA certificate is not valid PEM.
-    #[error("TLS setup failed: emulator CA PEM: {0}")]
-    TlsCaPem(#[source] rustls::pki_types::pem::Error),
-    /// rustls refused the server configuration.
-    #[error("TLS setup failed: {0}")]
-    TlsConfig(#[source] rustls::Error),
-    /// `emulator.json` could not be serialized.
-    #[error("cannot write {EMULATOR_JSON}: {0}")]
-    InfoJson(#[source] serde_json::Error),
-    /// `emulator.json` could not be written.
-    #[error("cannot write {EMULATOR_JSON}: {0}")]
-    InfoFile(#[source] dps_certgen::Error),
-    /// The database could not be opened.
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    /// A `--ca-certificate` could not be registered.
-    #[error("CA certificate {name:?}: {source}")]
-    CaCertificate {
-        /// The name it was to be registered under.
-        name: String,
-        /// The file it was read from.
-        path: PathBuf,
-        /// Why it was refused.
-        #[source]
-        source: CaCertificateError,
-    },
-    /// The system random generator failed while making fresh policy keys (`--generate-keys`).
-    #[error("cannot generate the policy keys: the random generator failed")]
-    KeyGeneration(#[source] aws_lc_rs::error::Unspecified),
-    /// The runtime could not start.
-    #[error("cannot start the runtime: {0}")]
-    Runtime(#[source] std::io::Error),
-    /// A configured host name lies outside the name constraints of the local CA kept in the
-    /// data folder, so the CA cannot vouch for it: the CA must be regenerated (and trusted
-    /// again) with every host name.
-    #[error(
-        "host name {host_name:?} is outside the name constraints of the emulator's local CA {} \
-         (it may vouch only for {}); regenerate the CA for every host name and trust the new \
-         one: `{}`, then start the emulator again",
-        ca_path.display(),
-        tls::join_names(allowed),
-        regenerate_command(data_dir, host_names)
-    )]
-    HostNameOutsideLocalCa {
-        /// The host name the CA does not cover.
-        host_name: String,
-        /// The CA certificate's file.
-        ca_path: PathBuf,
-        /// The names the CA may vouch for (its permitted subtrees).
-        allowed: Vec<PermittedName>,
-        /// The data folder.
-        data_dir: PathBuf,
-        /// Every configured host name, for the command that regenerates the CA.
-        host_names: Vec<String>,
-    },
-    /// A `--host-name` that is neither a DNS name nor an IP address.
-    #[error(
-        "--host-name {host_name:?} is neither a DNS name (letters, digits, `-` and `_` in \
-         dot-separated labels) nor an IP address"
-    )]
-    InvalidHostName {
-        /// The name as given.
-        host_name: String,
-    },
-    /// The local CA certificate in the data folder could not be read.
-    #[error("the emulator's local CA {} cannot be read: {source}", path.display())]
-    LocalCaUnreadable {
-        /// The certificate's file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: LocalCaProblem,
-    },
-}
 
 /// Binds a listening socket for `flag`'s address.
 fn bind(
@@ -197,14 +93,22 @@ pub struct Emulator {
     iot_hubs: Vec<String>,
     stop: tokio::sync::watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The data folder's lock, released once the runtime thread (and the store) is gone.
+    lock: Option<datadir::Lock>,
 }
 
 impl Emulator {
     /// Starts an emulator on its own runtime thread and returns once it accepts connections
     /// and `emulator.json` is written, so a test can block on a subprocess meanwhile.
+    ///
+    /// It holds the data folder's lock until it stops: a data folder another emulator runs on
+    /// is refused ([`EmulatorError::DataDirInUse`]), and so is a damaged, empty or missing
+    /// store ([`StoreError::Refused`]) unless `config.reset` moves it aside.
     pub fn spawn(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         let data_dir = config.data_dir.clone();
-        create_private_dir(&data_dir)?;
+        datadir::create_private_dir(&data_dir)?;
+        // Before anything in the folder is read or written: a second emulator stops here.
+        let lock = datadir::Lock::acquire(&data_dir)?;
         if let Some(console) = config.console_listen
             && !console.ip().is_loopback()
             && !config.generate_keys
@@ -225,7 +129,7 @@ impl Emulator {
         let store = if config.in_memory {
             store::Store::in_memory()?
         } else {
-            store::Store::open(&data_dir.join("state.db"))?
+            datadir::open_store(&data_dir, config.reset)?
         };
         let policies = policy_keys(&store, config.generate_keys)?;
         let tls = tls::prepare(&data_dir.join("tls"), &config.host_names)?;
@@ -240,6 +144,11 @@ impl Emulator {
             .map(|a| bind("--console-listen", a))
             .transpose()?;
         let console_addr = console_listener.as_ref().map(|(_, a)| *a);
+        lock.publish_ports(
+            addr.port(),
+            mqtt_addr.map(|a| a.port()),
+            console_addr.map(|a| a.port()),
+        )?;
         let app = Arc::new(app::App {
             throttle: throttle::Throttle::new(config.quotas.clone()),
             policies: policies.clone(),
@@ -328,13 +237,13 @@ impl Emulator {
                             l,
                             console_tls,
                             console::router(c),
-                            serve_app.config.limits.mqtt_connect_timeout,
+                            serve_app.config.limits.clone(),
                             stopped.clone(),
                         ))
                     });
-                    let handshake = serve_app.config.limits.mqtt_connect_timeout;
+                    let limits = serve_app.config.limits.clone();
                     let api = server::api_router(serve_app);
-                    server::serve(listener, server_config, api, handshake, stopped).await;
+                    server::serve(listener, server_config, api, limits, stopped).await;
                     for task in [mqtt, console].into_iter().flatten() {
                         let _ = task.await;
                     }
@@ -354,6 +263,7 @@ impl Emulator {
             iot_hubs: config.iot_hubs.clone(),
             stop,
             thread: Some(thread),
+            lock: Some(lock),
         };
         if let Some(console) = &console {
             console.publish(emulator.info());
@@ -475,14 +385,7 @@ impl Emulator {
     }
 
     fn write_info_file(&self) -> Result<(), EmulatorError> {
-        let mut files = dps_certgen::FileSet::new();
-        let text = self
-            .info()
-            .to_json_pretty()
-            .map_err(EmulatorError::InfoJson)?;
-        files.add(self.info_path(), text, dps_certgen::Mode::Secret);
-        files.commit().map_err(EmulatorError::InfoFile)?;
-        Ok(())
+        datadir::write_info(&self.info_path(), &self.info())
     }
 
     /// Stops the emulator and waits for it.
@@ -495,6 +398,7 @@ impl Emulator {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        self.lock = None;
     }
 }
 
@@ -502,25 +406,6 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop_and_join();
     }
-}
-
-/// Creates the data folder readable by its owner only (it holds keys).
-fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
-    let io = |e| EmulatorError::Io(dir.to_owned(), e);
-    if dir.is_dir() {
-        return Ok(());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)
-    }
-    #[cfg(not(unix))]
-    std::fs::create_dir_all(dir).map_err(io)
 }
 
 /// Blocks until Ctrl-C (or SIGTERM on Unix): what the `dps-emulator` binary and

@@ -5,9 +5,16 @@
 //! the last transactions, as with the real service's own journaling). Every write is one
 //! transaction; there is one connection, so one writer, and the lock is never held across an
 //! `.await` because no function here is async.
+//!
+//! The store checks its file at open and on every operation, and refuses to write a document
+//! it could not read back: see [`integrity`].
 
+mod integrity;
 mod prefix;
 
+pub use integrity::{Damage, StoreProblem};
+
+use integrity::FileWatch;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -64,9 +71,65 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("emulator store: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// A stored document is not valid JSON (or a document could not be written as JSON).
-    #[error("emulator store: corrupt document: {0}")]
+    /// A document could not be written as JSON.
+    #[error("emulator store: document not serializable: {0}")]
     Document(#[from] serde_json::Error),
+    /// A stored document cannot be read back (it is not JSON, or nests deeper than the reader
+    /// reads). Deleting the record clears it.
+    #[error(
+        "emulator store: the stored {kind} {id:?} cannot be read ({source}); delete it to clear it"
+    )]
+    Unreadable {
+        /// What the record is (`enrollment`, `operation`, ...).
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// Why it cannot be read.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A document nests JSON deeper than the store's reader reads back, so it was not written.
+    #[error(
+        "emulator store: the {kind} {id:?} was not written: it nests JSON more than {limit} \
+         levels deep, and the store could not read it back"
+    )]
+    TooDeep {
+        /// What the record is.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// The deepest nesting the reader reads.
+        limit: usize,
+    },
+    /// The store file found at start is damaged, empty or missing; it is left as it is.
+    #[error(
+        "emulator store: {} {problem}. The emulator does not replace it with an empty store; \
+         to start over, start it with --reset, which moves the damaged files aside (to \
+         state.db.damaged-<time>, with their -wal and -shm files) and starts with an empty store",
+        path.display()
+    )]
+    Refused {
+        /// The store file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        problem: Box<StoreProblem>,
+    },
+    /// The store file was damaged while the emulator ran: every operation fails from then on.
+    #[error(
+        "emulator store: the store file {} {damage} while the emulator ran; the store refuses \
+         every read and write from now on, so that no write is acknowledged and then lost. \
+         Stop the emulator and start it again: it checks the file at start, and if it is \
+         damaged, --reset moves it aside and starts with an empty store",
+        path.display()
+    )]
+    Damaged {
+        /// The store file.
+        path: PathBuf,
+        /// What happened to it.
+        #[source]
+        damage: Damage,
+    },
     /// The database file (or its `-wal`/`-shm` companion) could not be created or protected.
     #[error("emulator store: {}: {source}", path.display())]
     File {
@@ -94,6 +157,10 @@ struct Inner {
     /// Record counts per kind, read once and kept up to date by the writes, so quota checks
     /// do not scan the table on every insert.
     counts: std::collections::HashMap<Kind, u64>,
+    /// The database file as the store last left it (`None` in memory).
+    watch: Option<FileWatch>,
+    /// The damage found, once found: every later operation fails with it.
+    damaged: Option<Damage>,
 }
 
 const SCHEMA: &str = "
@@ -111,67 +178,130 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 ";
 
 impl Store {
-    /// Opens (or creates) the database file.
-    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        // The database holds the policy keys and enrollment keys: owner-only, like key files.
-        // SQLite gives the -wal and -shm files the database file's permissions.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|source| StoreError::File {
-                    path: path.to_owned(),
-                    source,
+    /// Opens the database file at `path`, or creates it when there is none and `had_store` is
+    /// `None`. `had_store` is the file recording that this data folder had a store: then a
+    /// missing file, or a database without the emulator's tables, is refused. An empty file,
+    /// a file that is not a database, and one that fails SQLite's `quick_check` are refused
+    /// ([`StoreError::Refused`]), never replaced.
+    pub(crate) fn open(path: &Path, had_store: Option<&Path>) -> Result<Self, StoreError> {
+        let refused = |problem| StoreError::Refused {
+            path: path.to_owned(),
+            problem: Box::new(problem),
+        };
+        let file = |source| StoreError::File {
+            path: path.to_owned(),
+            source,
+        };
+        let existed = match std::fs::metadata(path) {
+            Ok(meta) if meta.len() == 0 => return Err(refused(StoreProblem::Emptied)),
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(file(e)),
+        };
+        if let (false, Some(marker)) = (existed, had_store) {
+            return Err(refused(StoreProblem::Vanished {
+                marker: marker.to_owned(),
+            }));
+        }
+        // The database holds the policy keys and enrollment keys: owner-only, like key files,
+        // whatever the umask. SQLite gives the -wal and -shm files the database file's mode.
+        crate::datadir::create_private_file(path).map_err(file)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            let companion = PathBuf::from(companion);
+            if companion.exists() {
+                crate::datadir::make_private(&companion, false).map_err(|source| {
+                    StoreError::File {
+                        path: companion,
+                        source,
+                    }
                 })?;
-            for suffix in ["", "-wal", "-shm"] {
-                let mut file = path.as_os_str().to_owned();
-                file.push(suffix);
-                let file = PathBuf::from(file);
-                if file.exists() {
-                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                        .map_err(|source| StoreError::File { path: file, source })?;
+            }
+        }
+        let conn = Connection::open(path).map_err(|e| refused(StoreProblem::from_sqlite(e)))?;
+        let opened = (|| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // More checks of each b-tree page as it is read, so more damage is an error.
+            conn.pragma_update(None, "cell_size_check", "ON")?;
+            Ok::<_, rusqlite::Error>(())
+        })();
+        opened.map_err(|e| refused(StoreProblem::from_sqlite(e)))?;
+        if existed {
+            integrity::warm_up(path);
+            integrity::quick_check(&conn).map_err(refused)?;
+            if let Some(marker) = had_store {
+                let tables: i64 = conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'records'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| refused(StoreProblem::from_sqlite(e)))?;
+                if tables == 0 {
+                    return Err(refused(StoreProblem::NoTables {
+                        marker: marker.to_owned(),
+                    }));
                 }
             }
         }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Self::init(conn)
+        Self::init(conn, Some(path))
     }
 
     /// A store that lives and dies with the process.
     pub(crate) fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, None)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    /// Creates the tables if needed, then watches the file at `path` (none in memory).
+    fn init(conn: Connection, path: Option<&Path>) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let watch = path
+            .map(|path| {
+                FileWatch::new(path).map_err(|damage| StoreError::Damaged {
+                    path: path.to_owned(),
+                    damage,
+                })
+            })
+            .transpose()?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 conn,
                 counts: std::collections::HashMap::new(),
+                watch,
+                damaged: None,
             }),
         })
     }
 
+    /// Runs a read on the connection, after checking the file.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.with_inner(|inner| f(&mut inner.conn))
+        self.locked(false, |inner| f(&mut inner.conn))
     }
 
+    /// Runs a write (one transaction) on the connection and its caches, checking the file
+    /// before and after.
     fn with_inner<T>(
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.locked(true, f)
+    }
+
+    fn locked<T>(
+        &self,
+        wrote: bool,
+        f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut inner = self.inner.lock().map_err(|_| StoreError::Poisoned)?;
-        f(&mut inner)
+        inner.guard()?;
+        let result = f(&mut inner);
+        inner.settle(result, wrote)
     }
 
     /// Reads one record.
@@ -209,6 +339,8 @@ impl Store {
             let inserted = current.is_none();
             // Keep the id's original spelling from the first write.
             let id = current.map_or_else(|| record.id.clone(), |r| r.id);
+            let body = serde_json::to_string(&record.body)?;
+            integrity::check_readable(kind.tag(), &record.id, &body)?;
             tx.prepare_cached(
                 "INSERT INTO records (kind, id_lower, id, parent, etag, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (kind, id_lower) DO UPDATE SET parent = excluded.parent, etag = excluded.etag, body = excluded.body",
@@ -219,7 +351,7 @@ impl Store {
                     id,
                     record.parent.as_deref().map(str::to_lowercase),
                     record.etag,
-                    serde_json::to_string(&record.body)?
+                    body
                 ])?;
             tx.commit()?;
             if inserted && let Some(n) = inner.counts.get_mut(&kind) {
@@ -229,7 +361,9 @@ impl Store {
         })
     }
 
-    /// Deletes a record if `check` accepts it; `Ok(Ok(false))` when there was none.
+    /// Deletes a record if `check` accepts it; `Ok(Ok(false))` when there was none. `check`
+    /// sees the record's id, parent and ETag, with a `null` body: the document is not read,
+    /// so a record whose document cannot be read back can still be deleted.
     pub(crate) fn delete_checked<E>(
         &self,
         kind: Kind,
@@ -238,7 +372,20 @@ impl Store {
     ) -> Result<Result<bool, E>, StoreError> {
         self.with_inner(|inner| {
             let tx = inner.conn.transaction()?;
-            let Some(current) = get_in(&tx, kind, id)? else {
+            let current = tx
+                .prepare_cached(
+                    "SELECT id, parent, etag FROM records WHERE kind = ?1 AND id_lower = ?2",
+                )?
+                .query_row(params![kind.tag(), id.to_lowercase()], |r| {
+                    Ok(Record {
+                        id: r.get(0)?,
+                        parent: r.get(1)?,
+                        etag: r.get(2)?,
+                        body: serde_json::Value::Null,
+                    })
+                })
+                .optional()?;
+            let Some(current) = current else {
                 return Ok(Ok(false));
             };
             if let Err(e) = check(&current) {
@@ -251,6 +398,22 @@ impl Store {
                 *n = n.saturating_sub(1);
             }
             Ok(Ok(true))
+        })
+    }
+
+    /// Deletes every record of `kind` whose parent is `parent` (a device's operations), without
+    /// reading them, so one whose document cannot be read back goes too. Returns how many.
+    pub(crate) fn delete_children(&self, kind: Kind, parent: &str) -> Result<u64, StoreError> {
+        self.with_inner(|inner| {
+            let n = inner
+                .conn
+                .prepare_cached("DELETE FROM records WHERE kind = ?1 AND parent = ?2")?
+                .execute(params![kind.tag(), parent.to_lowercase()])?;
+            let n = u64::try_from(n).unwrap_or(u64::MAX);
+            if let Some(count) = inner.counts.get_mut(&kind) {
+                *count = count.saturating_sub(n);
+            }
+            Ok(n)
         })
     }
 
@@ -278,6 +441,7 @@ impl Store {
             })?;
             read_records(
                 &mut stmt,
+                kind,
                 params![
                     kind.tag(),
                     parent.map(str::to_lowercase),
@@ -290,7 +454,7 @@ impl Store {
 
     /// Number of records of `kind`: counted once, then maintained by the writes.
     pub(crate) fn count(&self, kind: Kind) -> Result<u64, StoreError> {
-        self.with_inner(|inner| {
+        self.locked(false, |inner| {
             if let Some(n) = inner.counts.get(&kind) {
                 return Ok(*n);
             }
@@ -319,8 +483,8 @@ impl Store {
 
     /// Writes a persistent setting.
     pub(crate) fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
+        self.with_inner(|inner| {
+            inner.conn.execute(
                 "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 params![name, value],
             )?;
@@ -329,9 +493,11 @@ impl Store {
     }
 }
 
-/// The records a `SELECT id, parent, etag, body` statement returns, in its order.
+/// The records of `kind` a `SELECT id, parent, etag, body` statement returns, in its order. A
+/// row SQLite cannot read is an error, never a shorter list.
 fn read_records(
     stmt: &mut rusqlite::CachedStatement<'_>,
+    kind: Kind,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Record>, StoreError> {
     let rows = stmt.query_map(params, |r| {
@@ -345,11 +511,12 @@ fn read_records(
     let mut out = Vec::new();
     for row in rows {
         let (id, parent, etag, body) = row?;
+        let body = read_document(kind, &id, &body)?;
         out.push(Record {
             id,
             parent,
             etag,
-            body: serde_json::from_str(&body)?,
+            body,
         });
     }
     Ok(out)
@@ -370,133 +537,25 @@ fn get_in(c: &Connection, kind: Kind, id: &str) -> Result<Option<Record>, StoreE
         })
         .optional()?;
     row.map(|(id, parent, etag, body)| {
+        let body = read_document(kind, &id, &body)?;
         Ok(Record {
             id,
             parent,
             etag,
-            body: serde_json::from_str(&body)?,
+            body,
         })
     })
     .transpose()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn rec(id: &str, etag: &str) -> Record {
-        Record {
-            id: id.into(),
-            parent: None,
-            etag: etag.into(),
-            body: json!({"registrationId": id}),
-        }
-    }
-
-    #[test]
-    fn ids_are_case_insensitive_but_keep_their_spelling() {
-        let s = Store::in_memory().expect("store");
-        s.put(Kind::Enrollment, &rec("Dev-1", "a")).expect("put");
-        s.put(Kind::Enrollment, &rec("dev-1", "b")).expect("put");
-        let r = s
-            .get(Kind::Enrollment, "DEV-1")
-            .expect("db")
-            .expect("found");
-        assert_eq!((r.id.as_str(), r.etag.as_str()), ("Dev-1", "b"));
-        assert!(s.get(Kind::Group, "dev-1").expect("db").is_none());
-    }
-
-    #[test]
-    fn checks_run_inside_the_transaction() {
-        let s = Store::in_memory().expect("store");
-        s.put(Kind::Group, &rec("g", "1")).expect("put");
-        let refused = s
-            .put_checked(Kind::Group, &rec("g", "2"), |cur| {
-                if cur.map(|r| r.etag.as_str()) == Some("x") {
-                    Ok(())
-                } else {
-                    Err("stale")
-                }
-            })
-            .expect("db");
-        assert_eq!(refused, Err("stale"));
-        assert_eq!(
-            s.get(Kind::Group, "g").expect("db").expect("found").etag,
-            "1"
-        );
-        assert_eq!(
-            s.delete_checked(Kind::Group, "g", |_| Err("no"))
-                .expect("db"),
-            Err("no")
-        );
-        assert!(s.delete(Kind::Group, "g").expect("db"));
-        assert!(!s.delete(Kind::Group, "g").expect("db"));
-    }
-
-    #[test]
-    fn lists_page_by_id_and_parent() {
-        let s = Store::in_memory().expect("store");
-        for i in 0..25 {
-            let mut r = rec(&format!("d{i:02}"), "e");
-            r.parent = Some(if i % 2 == 0 { "G1".into() } else { "g2".into() });
-            s.put(Kind::Registration, &r).expect("put");
-        }
-        let first = s.list(Kind::Registration, None, None, 10).expect("db");
-        assert_eq!(first.len(), 10);
-        let next = s
-            .list(Kind::Registration, None, Some(&first[9].id), 100)
-            .expect("db");
-        assert_eq!(next.len(), 15);
-        assert_eq!(
-            s.list(Kind::Registration, Some("g1"), None, 100)
-                .expect("db")
-                .len(),
-            13
-        );
-        assert_eq!(s.count(Kind::Registration).expect("db"), 25);
-    }
-
-    #[test]
-    fn counts_follow_inserts_and_deletes_not_updates() {
-        let s = Store::in_memory().expect("store");
-        assert_eq!(s.count(Kind::Enrollment).expect("db"), 0);
-        for (id, etag) in [("a", "1"), ("b", "1"), ("A", "2")] {
-            s.put(Kind::Enrollment, &rec(id, etag)).expect("put");
-        }
-        assert_eq!(s.count(Kind::Enrollment).expect("db"), 2);
-        assert!(s.delete(Kind::Enrollment, "b").expect("db"));
-        assert!(!s.delete(Kind::Enrollment, "b").expect("db"));
-        assert_eq!(s.count(Kind::Enrollment).expect("db"), 1);
-        assert_eq!(s.count(Kind::Group).expect("db"), 0);
-    }
-
-    #[test]
-    fn a_corrupt_document_keeps_its_cause() {
-        let s = Store::in_memory().expect("store");
-        s.put(Kind::Enrollment, &rec("broken", "1")).expect("put");
-        s.with(|c| Ok(c.execute("UPDATE records SET body = '{'", [])?))
-            .expect("corrupt it");
-        let e = s.get(Kind::Enrollment, "broken").expect_err("corrupt");
-        assert!(matches!(e, StoreError::Document(_)), "{e:?}");
-        assert!(
-            e.to_string()
-                .starts_with("emulator store: corrupt document: ")
-        );
-        assert!(std::error::Error::source(&e).is_some());
-    }
-
-    #[test]
-    fn survives_reopening() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("state.db");
-        {
-            let s = Store::open(&path).expect("open");
-            s.put(Kind::Enrollment, &rec("kept", "1")).expect("put");
-            s.set_setting("k", "v").expect("setting");
-        }
-        let s = Store::open(&path).expect("reopen");
-        assert!(s.get(Kind::Enrollment, "kept").expect("db").is_some());
-        assert_eq!(s.setting("k").expect("db").as_deref(), Some("v"));
-    }
+/// The store's one reader of stored documents.
+fn read_document(kind: Kind, id: &str, text: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Unreadable {
+        kind: kind.tag(),
+        id: id.to_owned(),
+        source,
+    })
 }
+
+#[cfg(test)]
+mod tests;

@@ -53,7 +53,7 @@ pub(crate) fn err(what: &'static str) -> impl FnOnce(rcgen::Error) -> EmulatorEr
 /// Loads or creates the local CA in `dir` (`DATA_DIR/tls`) and issues a fresh server certificate for `names`.
 pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, EmulatorError> {
     check_host_names(names)?;
-    std::fs::create_dir_all(dir).map_err(|e| EmulatorError::Io(dir.to_owned(), e))?;
+    crate::datadir::create_private_dir(dir)?;
     let ca_path = dir.join(ca::CA_CERT_FILE);
     let (ca_pem, ca_key) = ca::load_or_create(dir, names)?;
     let issuer =
@@ -75,7 +75,7 @@ pub(crate) fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Emula
         )
         .map_err(EmulatorError::TlsConfig)?;
     let mut config = config;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = crate::server::http_alpn();
     Ok(TlsMaterial {
         ca_pem,
         ca_path,

@@ -7,6 +7,7 @@
 //! * [`auth`]: connection strings, SAS tokens (creation and verification), derived device keys.
 //! * [`codes`]: the table of DPS error codes (`401002`, …); no other crate spells one out.
 //! * [`errors`]: error bodies (DPS and ARM) read into one type, and the class of a failure.
+//! * [`json`]: the depth bound on JSON from outside, and the parser that applies it.
 //! * [`retry_after`]: the server's retry hint (`Retry-After`, `retry-after-ms`, …).
 //! * [`emulator_info`]: `emulator.json`, what a running emulator publishes.
 //! * [`shell`]: the quoting of commands printed for people to paste.
@@ -16,6 +17,7 @@ pub mod codes;
 pub mod emulator_info;
 pub mod errors;
 pub mod id;
+pub mod json;
 pub mod models;
 pub mod retry_after;
 pub mod shell;

@@ -173,7 +173,7 @@ fn body(inputs: &Inputs, certificate: Option<&Part>) -> Result<Value, Refused> {
         body["iotHubs"] = json!([inputs.hub]);
     }
     if !inputs.tags.is_empty() {
-        let tags: Value = serde_json::from_str(&inputs.tags).map_err(|e| {
+        let tags: Value = dps_protocol::json::from_str(&inputs.tags).map_err(|e| {
             Refused::form(format!("The initial twin tags are not valid JSON: {e}."))
         })?;
         body["initialTwin"] = json!({"tags": tags, "properties": {"desired": {}}});

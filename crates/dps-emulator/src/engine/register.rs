@@ -233,13 +233,9 @@ impl Engine<'_> {
             }
         }
         let result = records::present(&result);
-        // Earlier operations of this device are superseded: drop them so the store stays bounded.
-        for old in app
-            .store
-            .list(Kind::Operation, Some(id), None, usize::MAX)?
-        {
-            app.store.delete(Kind::Operation, &old.id)?;
-        }
+        // Earlier operations of this device are superseded: drop them so the store stays
+        // bounded (unread, so one that cannot be read back goes too).
+        app.store.delete_children(Kind::Operation, id)?;
         let operation_id = format!("4.{}.{}", &new_uuid()[..8], new_uuid());
         let op = StoredOperation {
             result,
@@ -384,11 +380,15 @@ impl Engine<'_> {
 }
 
 impl Memory<'_> {
-    /// Forgets what the engine remembered of a device whose registration record was deleted.
+    /// Forgets what the engine remembered of a device whose registration record was deleted,
+    /// and its registration operations.
     pub(crate) fn forget(&self, registration_id: &str) -> ApiResult<()> {
         self.app
             .store
             .delete(Kind::DeviceHistory, registration_id)?;
+        self.app
+            .store
+            .delete_children(Kind::Operation, registration_id)?;
         Ok(())
     }
 }

@@ -73,7 +73,7 @@ fn register_payload(body: &[u8], id: &str) -> ApiResult<Option<Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let value: Value = serde_json::from_slice(body)
+    let value: Value = dps_protocol::json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the register body is not JSON: {e}")))?;
     crate::device::register_payload(Some(value), id)
 }
@@ -98,5 +98,9 @@ mod tests {
         assert!(register_payload(b"[1]", "d").is_err());
         assert!(register_payload(br#"{"registrationId": 5}"#, "d").is_err());
         assert!(register_payload(br#"{"registrationId": "e"}"#, "d").is_err());
+        // Bounded like every JSON input (dps_protocol::json::MAX_DEPTH, 64 levels).
+        let nested = |n| format!("{{\"payload\": {}{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(register_payload(nested(63).as_bytes(), "d").is_ok());
+        assert!(register_payload(nested(64).as_bytes(), "d").is_err());
     }
 }

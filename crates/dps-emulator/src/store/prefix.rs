@@ -25,6 +25,7 @@ impl Store {
             let mut stmt = c.prepare_cached(range.sql())?;
             read_records(
                 &mut stmt,
+                kind,
                 params![
                     kind.tag(),
                     range.lower,

@@ -306,23 +306,10 @@ pub fn regenerate_local_ca(
     host_names: &[String],
 ) -> Result<PathBuf, EmulatorError> {
     let tls_dir = data_dir.join(TLS_DIR);
-    create_private_dir(data_dir)?;
-    std::fs::create_dir_all(&tls_dir).map_err(|e| EmulatorError::Io(tls_dir.clone(), e))?;
+    crate::datadir::create_private_dir(data_dir)?;
+    crate::datadir::create_private_dir(&tls_dir)?;
     create(&tls_dir, host_names)?;
     Ok(tls_dir.join(CA_CERT_FILE))
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| EmulatorError::Io(dir.to_owned(), e))
 }
 
 /// The local CA in `tls_dir` (PEM, key): loaded when it is current, constrained and covers
