@@ -5,10 +5,12 @@
 //! * `quickstart` — the offline DPS X.509 quickstart, step by step.
 //! * `bench` — side-by-side timings against the reference tools (release build).
 //! * `screenshots` — the web console's pages as PNGs for the README.
+//! * `fuzz` — the cargo-fuzz targets of `fuzz/`, time-boxed, with executions and crashes.
 //!
 //! Every task runs from the workspace root, whatever the current directory.
 
 mod bench;
+mod fuzz;
 mod quickstart;
 mod screenshots;
 
@@ -40,6 +42,8 @@ enum Task {
     Bench(bench::Args),
     /// The web console's pages as PNGs for the README (headless Chromium, demo data).
     Screenshots(screenshots::Args),
+    /// Run the cargo-fuzz targets of fuzz/, time-boxed, and report executions and crashes.
+    Fuzz(fuzz::Args),
     /// The release load generator of `bench` (prints one JSON result line).
     #[command(hide = true)]
     BenchWorker(bench::worker::Args),
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Quickstart(args) => quickstart::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Fuzz(args) => fuzz::run(&args),
         Task::Screenshots(args) => screenshots::run(&args),
         Task::BenchWorker(args) => bench::worker::run(&args),
     }

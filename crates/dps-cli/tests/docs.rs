@@ -30,6 +30,15 @@ const README_SKIPS: &[(&str, &str)] = &[
     ),
     ("bash .ci/run", "CI itself; it runs this test"),
     (
+        "cargo install cargo-fuzz",
+        "installs a tool; .ci/run installs it when it is missing",
+    ),
+    (
+        "cargo xtask fuzz",
+        "fuzzing runs for minutes; .ci/run builds the targets (cargo xtask fuzz --build-only)",
+    ),
+
+    (
         "cargo run -p dps-service-client --example",
         "needs a live Azure DPS: `HostName=...` stands for your connection string",
     ),

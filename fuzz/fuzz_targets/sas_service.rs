@@ -1,0 +1,3 @@
+#![no_main]
+//! `cargo fuzz run sas_service`: the body is `dps_fuzz::targets::sas_service` (fuzz/src/targets.rs).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dps_fuzz::targets::sas_service(data));
