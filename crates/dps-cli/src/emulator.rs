@@ -53,6 +53,7 @@ fn start(args: &StartArgs, format: OutputFormat) -> anyhow::Result<()> {
     // Request and refusal lines on stderr without -v (which installed its own subscriber,
     // with the emulator at debug).
     dps_emulator::cli::init_logging(false);
+    dps_emulator::cli::raise_descriptor_limit(&config);
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     match format {
         OutputFormat::Table => println!("{}", dps_emulator::cli::ready_line(&emulator)),

@@ -278,6 +278,50 @@ pub fn default_log_filter(verbose: bool) -> &'static str {
     }
 }
 
+/// Raises the process's soft limit on open files towards what `config`'s connection caps
+/// need (both HTTPS listeners, MQTT, and room for the store and logs), up to the hard limit,
+/// as servers that promise thousands of connections do: Linux starts processes at 1,024.
+/// Returns the soft limit in force afterwards; logs at warn when it stays below the caps,
+/// since beyond it the accept loops back off until connections close. Does nothing on
+/// platforms without `getrlimit`.
+pub fn raise_descriptor_limit(config: &EmulatorConfig) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limits = &config.limits;
+        let wanted = (2 * limits.max_https_connections + limits.max_mqtt_connections + 256) as u64;
+        let now = getrlimit(Resource::Nofile);
+        let soft = now.current.unwrap_or(u64::MAX);
+        if soft >= wanted {
+            return Some(soft);
+        }
+        let target = now.maximum.map_or(wanted, |hard| hard.min(wanted));
+        let raised = rustix::process::Rlimit {
+            current: Some(target),
+            maximum: now.maximum,
+        };
+        let soft = if target > soft && setrlimit(Resource::Nofile, raised).is_ok() {
+            target
+        } else {
+            soft
+        };
+        if soft < wanted {
+            tracing::warn!(
+                limit = soft,
+                wanted,
+                "the open-file limit is below the connection caps: past it, new connections \
+                 wait until others close; raise it with `ulimit -n {wanted}`"
+            );
+        }
+        Some(soft)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = config;
+        None
+    }
+}
+
 /// Sends the emulator's log to stderr: one line per request (method, path, status, duration,
 /// registration id) and each device refusal with its reason, so a user sees what their device
 /// or SDK sent. `RUST_LOG` overrides [`default_log_filter`]. Does nothing if the process
@@ -463,5 +507,25 @@ mod tests {
         assert_eq!(e, FlagError::FailStatus(200));
         assert!(parse(&["--ca-certificate", "no-equals"]).is_err());
         assert!(parse(&["--ca-certificate", "=path"]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_descriptor_limit_is_raised_towards_the_caps_within_the_hard_limit() {
+        use rustix::process::{Resource, getrlimit};
+        let config = EmulatorConfig::new("d");
+        let limits = &config.limits;
+        let wanted = (2 * limits.max_https_connections + limits.max_mqtt_connections + 256) as u64;
+        let now = getrlimit(Resource::Nofile);
+        let hard = now.maximum.unwrap_or(u64::MAX);
+        // Start from Linux's default soft limit (or lower), as a shell would.
+        let low = rustix::process::Rlimit {
+            current: Some(now.current.unwrap_or(u64::MAX).min(1024)),
+            maximum: now.maximum,
+        };
+        assert!(rustix::process::setrlimit(Resource::Nofile, low).is_ok());
+        let soft = raise_descriptor_limit(&config);
+        assert!(soft.is_some_and(|s| s >= wanted.min(hard)), "{soft:?}");
+        assert_eq!(getrlimit(Resource::Nofile).current, soft);
     }
 }

@@ -14,6 +14,7 @@ fn main() -> anyhow::Result<()> {
     dps_emulator::cli::init_logging(false);
     let args = EmulatorArgs::parse();
     let config = args.start.config()?;
+    dps_emulator::cli::raise_descriptor_limit(&config);
     let emulator = Emulator::spawn(config).context("starting the emulator")?;
     println!("{}", dps_emulator::cli::ready_line(&emulator));
     dps_emulator::wait_for_shutdown_signal()?;
