@@ -36,7 +36,8 @@ use serde_json::{Value, json};
 use std::fs;
 use std::path::{Path, PathBuf};
 pub(crate) use support::{Scratch, copy_dir, flush, remove_dir};
-use support::{build_release, write_report};
+pub(crate) use support::build_release;
+use support::write_report;
 use table::Row;
 
 /// Bench options.
@@ -110,7 +111,7 @@ impl Group {
 pub(crate) struct Bins(Vec<(&'static str, PathBuf)>);
 
 impl Bins {
-    fn get(&self, name: &str) -> anyhow::Result<PathBuf> {
+    pub(crate) fn get(&self, name: &str) -> anyhow::Result<PathBuf> {
         self.0
             .iter()
             .find(|(n, _)| *n == name)

@@ -13,6 +13,7 @@ mod bench;
 mod fuzz;
 mod quickstart;
 mod screenshots;
+mod soak;
 
 use clap::Parser;
 use dps_cli::certs::CertsCommand;
@@ -44,6 +45,9 @@ enum Task {
     Screenshots(screenshots::Args),
     /// Run the cargo-fuzz targets of fuzz/, time-boxed, and report executions and crashes.
     Fuzz(fuzz::Args),
+    /// Mixed traffic with faults and SIGKILL restarts against a release emulator; checks that
+    /// no acknowledged write is lost, no answer is a 5xx and memory and descriptors return.
+    Soak(soak::Args),
     /// The release load generator of `bench` (prints one JSON result line).
     #[command(hide = true)]
     BenchWorker(bench::worker::Args),
@@ -63,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         Task::Quickstart(args) => quickstart::run(&args),
         Task::Bench(args) => bench::run(&args),
         Task::Fuzz(args) => fuzz::run(&args),
+        Task::Soak(args) => soak::run(&args),
         Task::Screenshots(args) => screenshots::run(&args),
         Task::BenchWorker(args) => bench::worker::run(&args),
     }

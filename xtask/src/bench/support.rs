@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `cargo build --release` of `bins` ((package, binary) pairs) with the user watching.
-pub(super) fn build_release(
+pub(crate) fn build_release(
     root: &Path,
     bins: &[(&'static str, &'static str)],
 ) -> anyhow::Result<Bins> {

@@ -3,7 +3,7 @@
 //! with [`invoke`]; it prints progress on stderr and its measurements as one
 //! `bench-worker-result: {json}` line on stdout.
 
-mod devices;
+pub(crate) mod devices;
 mod handshakes;
 mod service;
 

@@ -18,10 +18,10 @@ use tokio::runtime::Runtime;
 const GROUP: &str = "bench-group";
 
 /// One device's TLS identity: leaf + intermediate + root, and the leaf's key.
-pub(super) struct Device {
-    pub(super) name: String,
-    pub(super) chain_pem: Vec<u8>,
-    pub(super) key_pem: Vec<u8>,
+pub(crate) struct Device {
+    pub(crate) name: String,
+    pub(crate) chain_pem: Vec<u8>,
+    pub(crate) key_pem: Vec<u8>,
 }
 
 fn spec(common_name: &str, profile: Profile) -> CertSpec<'_> {
@@ -35,7 +35,7 @@ fn spec(common_name: &str, profile: Profile) -> CertSpec<'_> {
 
 /// A root, an intermediate and `count` P-256 devices signed by the intermediate; the root is
 /// written to `work` for the emulator to register as verified. Returns the intermediate's PEM.
-pub(super) fn make_devices(count: usize, work: &Path) -> anyhow::Result<(String, Vec<Device>)> {
+pub(crate) fn make_devices(count: usize, work: &Path) -> anyhow::Result<(String, Vec<Device>)> {
     let root = Credential::self_signed(&spec("bench-root", Profile::RootCa))?;
     let intermediate = root.sign(&spec("bench-intermediate", Profile::IntermediateCa))?;
     std::fs::create_dir_all(work)?;
