@@ -54,7 +54,7 @@ pub struct StartArgs {
     #[arg(long)]
     pub in_memory: bool,
     /// Start over with an empty store: move the data folder's state.db (with its -wal and -shm
-    /// files) aside to state.db.damaged-<time> (state.db.reset-<time> if it was healthy) first.
+    /// files) aside to state.db.damaged-TIME (state.db.reset-TIME if it was healthy) first.
     /// Without it, a damaged, empty or missing store is refused at start.
     #[arg(long)]
     pub reset: bool,
