@@ -76,6 +76,10 @@ pub(crate) fn hash_index(registration_id: &str, n: usize) -> usize {
     usize::try_from(h % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
 }
 
+/// The largest custom-allocation webhook answer read, bytes: the request-body limit's
+/// 96 KiB, since the answer's payload and twin are stored as a request's would be.
+const WEBHOOK_ANSWER_MAX_BYTES: usize = 96 * 1024;
+
 /// Custom allocation: POSTs the service's webhook request and reads `iotHubHostName`,
 /// `initialTwin` and `payload` from the answer.
 async fn custom(
@@ -116,10 +120,21 @@ async fn custom(
         .await
         .map_err(|e| fail(e.to_string()))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
+    // Bounded like a request body: the answer is stored in the device's records.
+    let mut resp = resp;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| fail(format!("the answer could not be read: {e}")))?;
+        .map_err(|e| fail(format!("the answer could not be read: {e}")))?
+    {
+        if bytes.len() + chunk.len() > WEBHOOK_ANSWER_MAX_BYTES {
+            return Err(fail(format!(
+                "the answer is larger than {WEBHOOK_ANSWER_MAX_BYTES} bytes"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     // The payload is stored in the device's registration state and operation: bounded like
     // every JSON input, so that it can be read back.
     let body: Value = dps_protocol::json::from_slice(&bytes).map_err(|e| match e {

@@ -91,13 +91,14 @@ pub struct StartArgs {
     /// Polls answered "assigning" before the result.
     #[arg(long, default_value_t = 1)]
     pub pending_polls: u32,
-    /// Seconds a client has to finish its TLS handshake, on every listener.
+    /// Seconds a client has to finish its TLS handshake, on every listener (each timeout: 1 s
+    /// to a day).
     #[arg(
         long,
         env = "DPS_EMULATOR_HANDSHAKE_TIMEOUT",
         value_name = "SECS",
         default_value_t = Limits::default().tls_handshake_timeout.as_secs(),
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub handshake_timeout: u64,
     /// Seconds an HTTPS request head may take from its first byte, and a new connection may
@@ -107,7 +108,7 @@ pub struct StartArgs {
         env = "DPS_EMULATOR_HEADER_TIMEOUT",
         value_name = "SECS",
         default_value_t = Limits::default().http_header_timeout.as_secs(),
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub header_timeout: u64,
     /// Seconds an HTTPS connection may stay open with no request in progress (a streaming
@@ -117,7 +118,7 @@ pub struct StartArgs {
         env = "DPS_EMULATOR_IDLE_TIMEOUT",
         value_name = "SECS",
         default_value_t = Limits::default().http_idle_timeout.as_secs(),
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub idle_timeout: u64,
     /// Seconds without a byte, once an HTTPS request body, an MQTT packet or a response write
@@ -127,7 +128,7 @@ pub struct StartArgs {
         env = "DPS_EMULATOR_PROGRESS_TIMEOUT",
         value_name = "SECS",
         default_value_t = Limits::default().progress_timeout.as_secs(),
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub progress_timeout: u64,
     /// Open connections per HTTPS listener; the next are answered 503 with Retry-After.
@@ -289,7 +290,10 @@ pub fn raise_descriptor_limit(config: &EmulatorConfig) -> Option<u64> {
     {
         use rustix::process::{Resource, getrlimit, setrlimit};
         let limits = &config.limits;
-        let wanted = (2 * limits.max_https_connections + limits.max_mqtt_connections + 256) as u64;
+        let wanted = (limits.max_https_connections as u64)
+            .saturating_mul(2)
+            .saturating_add(limits.max_mqtt_connections as u64)
+            .saturating_add(256);
         let now = getrlimit(Resource::Nofile);
         let soft = now.current.unwrap_or(u64::MAX);
         if soft >= wanted {
@@ -515,7 +519,10 @@ mod tests {
         use rustix::process::{Resource, getrlimit};
         let config = EmulatorConfig::new("d");
         let limits = &config.limits;
-        let wanted = (2 * limits.max_https_connections + limits.max_mqtt_connections + 256) as u64;
+        let wanted = (limits.max_https_connections as u64)
+            .saturating_mul(2)
+            .saturating_add(limits.max_mqtt_connections as u64)
+            .saturating_add(256);
         let now = getrlimit(Resource::Nofile);
         let hard = now.maximum.unwrap_or(u64::MAX);
         // Start from Linux's default soft limit (or lower), as a shell would.

@@ -184,16 +184,26 @@ impl Store {
     /// a file that is not a database, and one that fails SQLite's `quick_check` are refused
     /// ([`StoreError::Refused`]), never replaced.
     pub(crate) fn open(path: &Path, had_store: Option<&Path>) -> Result<Self, StoreError> {
-        let refused = |problem| StoreError::Refused {
-            path: path.to_owned(),
-            problem: Box::new(problem),
+        // Damage is refused (and `--reset` moves it aside); a store SQLite merely cannot read
+        // now (busy, read-only, an I/O error) is a plain error, and is never moved.
+        let refused = |problem| match problem {
+            StoreProblem::Unreadable(e) => StoreError::Sqlite(e),
+            problem => StoreError::Refused {
+                path: path.to_owned(),
+                problem: Box::new(problem),
+            },
         };
         let file = |source| StoreError::File {
             path: path.to_owned(),
             source,
         };
         let existed = match std::fs::metadata(path) {
-            Ok(meta) if meta.len() == 0 => return Err(refused(StoreProblem::Emptied)),
+            // Empty where a store was: emptied. Empty in a folder that never had one: a first
+            // start cut off before SQLite wrote its first page, so a fresh store.
+            Ok(meta) if meta.len() == 0 && had_store.is_some() => {
+                return Err(refused(StoreProblem::Emptied));
+            }
+            Ok(meta) if meta.len() == 0 => false,
             Ok(_) => true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(file(e)),
@@ -220,6 +230,9 @@ impl Store {
             }
         }
         let conn = Connection::open(path).map_err(|e| refused(StoreProblem::from_sqlite(e)))?;
+        // Before the first statement: a passing lock (a backup, an `sqlite3` shell) is waited
+        // for, not taken for damage.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let opened = (|| {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -70,6 +70,11 @@ pub(crate) async fn accept(
                 backoff.succeeded();
                 return accepted;
             }
+            // A peer that gave up before its connection was accepted is its own problem,
+            // not the listener's: the next accept follows at once.
+            Err(e) if is_peer_error(&e) => {
+                tracing::debug!(error = %e, "a connection ended before it was accepted");
+            }
             Err(e) => {
                 let pause = backoff.failed();
                 tracing::warn!(
@@ -81,6 +86,13 @@ pub(crate) async fn accept(
             }
         }
     }
+}
+
+/// Whether a failed `accept` concerns only that one connection (reset or aborted by the
+/// peer, or interrupted), so the listener itself is fine and needs no back-off.
+fn is_peer_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted)
 }
 
 /// The count of one listener's open connections (or, for MQTT, of both transports').

@@ -79,8 +79,10 @@ pub(super) fn head_timeout(timeout: Duration) -> Vec<u8> {
 /// hyper's `date:` line, to keep in the replacement.
 fn date_line(head: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(head).ok()?;
-    text.split("\r\n")
-        .find(|line| line.len() > 5 && line[..5].eq_ignore_ascii_case("date:"))
+    text.split("\r\n").find(|line| {
+        line.get(..5)
+            .is_some_and(|l| l.eq_ignore_ascii_case("date:"))
+    })
 }
 
 fn reason(status: u16) -> &'static str {

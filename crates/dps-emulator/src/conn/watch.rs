@@ -101,8 +101,10 @@ impl Tracker {
 impl Drop for InFlight {
     fn drop(&mut self) {
         let t = &self.0;
+        // Before the count drops: a reader on another thread that sees no request in flight
+        // must never see an older idle time (it would close the connection at once).
+        t.set_idle_since(Instant::now());
         if t.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            t.set_idle_since(Instant::now());
             t.draining.store(true, Ordering::Release);
         }
         // The reader re-arms its deadline for the idle connection.

@@ -140,8 +140,17 @@ fn a_damaged_emptied_or_vanished_store_is_refused_at_open() {
     assert!(!path.exists(), "nothing is created in its place");
 
     std::fs::write(&path, b"").expect("empty file");
-    assert!(matches!(refused(&path, None), StoreProblem::Emptied));
+    assert!(matches!(
+        refused(&path, Some(&marker)),
+        StoreProblem::Emptied
+    ));
     assert_eq!(std::fs::metadata(&path).expect("kept").len(), 0);
+    // Without the marker, an empty file is a first start cut off before SQLite's first page.
+    drop(Store::open(&path, None).expect("a fresh store"));
+    std::fs::remove_file(&path).expect("rm");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("state.db{suffix}")));
+    }
 
     std::fs::write(&path, noise(100_000)).expect("random file");
     let e = Store::open(&path, None).expect_err("refused");
@@ -239,14 +248,45 @@ fn a_store_file_deleted_replaced_or_truncated_while_running_fails_every_write() 
 #[test]
 fn bytes_written_into_the_store_by_another_program_fail_reads_and_writes() {
     let (_dir, path, s) = on_disk();
+    // As in `a_page_of_random_bytes_is_found_by_quick_check`: 3000 records, in the file.
+    fill(&s, 3000);
+    s.locked(true, |inner| {
+        Ok(inner
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?)
+    })
+    .expect("checkpoint");
     // File times are coarse (a few ms): let the clock move past the store's last write.
     std::thread::sleep(std::time::Duration::from_millis(50));
     let size = std::fs::metadata(&path).expect("db").len();
-    overwrite(&path, size / 2, &noise(4096));
+    // Across two pages, headers included: damage quick_check finds.
+    overwrite(&path, size / 2 / 4096 * 4096 + 1000, &noise(4096));
     let e = s
         .list(Kind::Enrollment, None, None, 1000)
         .expect_err("refused");
     assert_eq!(damage_of(e), Damage::Modified);
+    s.get(Kind::Group, "g").expect_err("latched");
+}
+
+#[test]
+fn a_changed_file_time_alone_does_not_shut_a_whole_store() {
+    // A file system that caches attributes may report the store's own write late: the file
+    // looks changed, quick_check finds it whole, and the store goes on.
+    let (_dir, path, s) = on_disk();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(later))
+        .expect("touch");
+    assert_eq!(
+        s.list(Kind::Enrollment, None, None, 1000)
+            .expect("still served")
+            .len(),
+        300
+    );
+    s.put(Kind::Group, &rec("after", json!({})))
+        .expect("written");
 }
 
 #[test]
