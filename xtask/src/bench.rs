@@ -35,9 +35,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use std::fs;
 use std::path::{Path, PathBuf};
-pub(crate) use support::{Scratch, copy_dir, flush, remove_dir};
 pub(crate) use support::build_release;
 use support::write_report;
+pub(crate) use support::{Scratch, copy_dir, flush, remove_dir};
 use table::Row;
 
 /// Bench options.

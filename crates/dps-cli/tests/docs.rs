@@ -41,7 +41,6 @@ const README_SKIPS: &[(&str, &str)] = &[
         "cargo xtask soak",
         "a soak runs for minutes against a release build; its figures are in issue 14's note",
     ),
-
     (
         "cargo run -p dps-service-client --example",
         "needs a live Azure DPS: `HostName=...` stands for your connection string",
