@@ -193,10 +193,14 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 
 /// Parses PEM (one or more `CERTIFICATE` blocks) or DER bytes into certificates.
 ///
-/// Bytes starting like DER are taken as one certificate without parsing it. Fails with
+/// Bytes starting like DER (a SEQUENCE tag) and holding no PEM block are taken as one
+/// certificate without parsing it. Fails with
 /// [`Error::InvalidPem`] or, when the text has no certificate, [`Error::NoPemCertificate`].
 pub fn certs_from_bytes(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
-    if bytes.first() == Some(&0x30) {
+    // DER starts with a SEQUENCE tag (0x30, the character `0`); PEM text may too (a comment
+    // line before the block), so text holding a PEM block is always read as PEM.
+    let has_pem_block = bytes.windows(10).any(|w| w == b"-----BEGIN");
+    if bytes.first() == Some(&0x30) && !has_pem_block {
         return Ok(vec![CertificateDer::from(bytes.to_vec())]);
     }
     let certs = CertificateDer::pem_slice_iter(bytes)
