@@ -1,5 +1,6 @@
 //! The `dps-cli` command line: [`Cli`], the command tree ([`command`]) and [`run`].
 
+use crate::as_code::{ApplyArgs, ExportArgs, PlanArgs};
 use crate::certificates::CertificateArgs;
 use crate::certs::CertsCommand;
 use crate::context::GlobalArgs;
@@ -22,6 +23,25 @@ local one (`dps-cli emulator start`). --output json prints one stable JSON docum
 (shapes in crates/dps-cli/JSON.md); errors go to stderr.
 
 Exit codes: 0 success, 1 the operation failed, 2 usage error.";
+
+const PLAN_AFTER_HELP: &str = "\
+A file uses the service's JSON field names (the README's \"Enrollments as code\" has them all;
+the JSON Schema is schema/dps-as-code.schema.json):
+
+dps.yaml:
+  enrollmentGroups:
+    - enrollmentGroupId: sensors
+      attestation:
+        type: symmetricKey
+      provisioningStatus: enabled
+      initialTwin:
+        tags: {site: lab}
+
+Examples:
+  dps-cli --emulator plan -f dps.yaml
+  dps-cli --emulator plan -f dps.yaml --prune --output json
+
+Exit codes: 0 the plan was made (whatever it holds), 1 the files or the service failed, 2 usage.";
 
 const DOCTOR_LONG_ABOUT: &str = "\
 Check a device certificate against every rule DPS applies, before the device ships
@@ -82,6 +102,22 @@ pub enum Command {
     /// Run the local DPS emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
+    /// Compare enrollments-as-code files with the live DPS: what `apply` would change
+    #[command(after_help = PLAN_AFTER_HELP)]
+    Plan(PlanArgs),
+    /// Make the live DPS match enrollments-as-code files (bulk, ETag-guarded)
+    #[command(after_help = "Examples:
+  dps-cli --emulator apply -f dps.yaml
+  dps-cli --emulator apply -f dps.yaml --rate 10
+
+--prune also deletes what the files do not declare, after a confirmation (or --yes).
+Exit codes: 0 every change applied, 1 some did not (the report says which), 2 usage.")]
+    Apply(ApplyArgs),
+    /// Write the live DPS as enrollments-as-code files (`export --as-code`)
+    #[command(after_help = "Examples:
+  dps-cli --emulator export --as-code --out live.yaml --secrets-out live.env
+  dps-cli --emulator plan -f live.yaml --env-file live.env")]
+    Export(ExportArgs),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   dps-cli completions bash > ~/.local/share/bash-completion/completions/dps-cli
@@ -205,6 +241,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Device(cmd) => crate::device::run(cmd, &global),
         Command::Doctor(args) => crate::doctor::run(&args, &global),
         Command::Emulator(cmd) => crate::emulator::run(cmd, global.output),
+        Command::Plan(args) => crate::as_code::run_plan(&args, &global),
+        Command::Apply(args) => crate::as_code::run_apply(&args, &global),
+        Command::Export(args) => crate::as_code::run_export(&args, &global),
         Command::Completions { shell } => crate::output::print_text(&completions(shell)),
     }
 }

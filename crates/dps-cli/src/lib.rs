@@ -6,6 +6,7 @@
 //! step carries a [`Hint`]; [`report`] prints the `error:` line and the `hint:` line the binary
 //! shows.
 
+pub mod as_code;
 mod certgen_files;
 pub mod certificates;
 pub mod certs;

@@ -72,4 +72,4 @@ pub use options::{
 };
 pub use query::{Page, QueryOptions, QueryStream};
 pub use retry::RetryOptions;
-pub use x509::certificate_for_upload;
+pub use x509::{certificate_for_upload, uploaded_der};

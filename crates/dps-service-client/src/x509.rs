@@ -35,6 +35,21 @@ pub fn certificate_for_upload(bytes: &[u8]) -> Result<String> {
     Ok(text.trim_end().to_owned())
 }
 
+/// The DER of what [`certificate_for_upload`] returns (the first PEM block, or the base64),
+/// e.g. for its thumbprint; `None` when it does not decode.
+pub fn uploaded_der(upload: &str) -> Option<Vec<u8>> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    let b64: String = match upload.find(BEGIN) {
+        Some(start) => {
+            let body = &upload[start + BEGIN.len()..];
+            let end = body.find("-----END CERTIFICATE-----")?;
+            body[..end].split_whitespace().collect()
+        }
+        None => upload.split_whitespace().collect(),
+    };
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
 /// Whether `bytes` has the outline of a DER certificate: one SEQUENCE spanning exactly the
 /// input whose content starts with another SEQUENCE (`tbsCertificate`). Cheap, and enough to
 /// tell DER from text that merely starts with `0` (0x30) or a truncated file.

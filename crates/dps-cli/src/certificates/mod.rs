@@ -5,6 +5,7 @@ mod client;
 mod hints;
 
 pub use client::ArmArgs;
+pub(crate) use client::{certificate_client, load_ca, verification_certificate};
 
 use crate::context::GlobalArgs;
 use crate::errors::{About, explain, explain_list};

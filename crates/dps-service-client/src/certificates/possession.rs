@@ -9,7 +9,6 @@ use super::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::Idempotency;
 use crate::x509::certificate_for_upload;
-use base64::Engine;
 use dps_protocol::Thumbprints;
 use dps_protocol::models::{
     CertificateResponse, VerificationCodeRequest, VerificationCodeResponse,
@@ -238,16 +237,7 @@ fn required<'a>(value: Option<&'a str>, name: &str, why: &str) -> Result<&'a str
 /// The SHA-1 thumbprint of an upload string (base64 DER, or PEM whose first certificate
 /// counts), or `None` when it cannot be decoded.
 fn sha1_thumbprint(upload: &str) -> Option<String> {
-    let b64: String = match upload.find("-----BEGIN CERTIFICATE-----") {
-        Some(start) => {
-            let body = &upload[start + "-----BEGIN CERTIFICATE-----".len()..];
-            let end = body.find("-----END CERTIFICATE-----")?;
-            body[..end].split_whitespace().collect()
-        }
-        None => upload.split_whitespace().collect(),
-    };
-    let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    Some(Thumbprints::of_der(&der).sha1)
+    Some(Thumbprints::of_der(&crate::x509::uploaded_der(upload)?).sha1)
 }
 
 #[cfg(test)]
@@ -272,7 +262,7 @@ mod tests {
     fn thumbprints_of_pem_and_base64_der_agree() {
         let der = [0x30, 0x03, 0x30, 0x01, 0x00];
         let expected = Thumbprints::of_der(&der).sha1;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
         assert_eq!(sha1_thumbprint(&b64), Some(expected.clone()));
         let pem = format!(
             "subject=CN=x\n-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n\

@@ -1,0 +1,182 @@
+//! Enrollments as code for Azure IoT Hub DPS: declare CA certificates, enrollment groups and
+//! individual enrollments in YAML or JSON files kept in git, compare them with the live service
+//! ([`plan`]), apply the difference ([`apply::apply`]), and write an existing DPS out in the
+//! same format ([`export::export`]).
+//!
+//! The files use the service's own JSON field names ([`model`]); where the service's JSON
+//! holds certificate or key material, a file holds a reference instead (a certificate file or
+//! thumbprint, `${VARIABLE}` or a file for a secret). The flow:
+//!
+//! 1. [`load::read_paths`] reads files and directories ([`LoadError`] gives file, line and
+//!    column);
+//! 2. [`resolve::resolve`] checks ids, reads secrets and certificates into a [`Desired`];
+//! 3. [`plan`] reads the live state ([`live::read`]) and compares ([`plan::compare`]);
+//! 4. [`apply::apply`] sends the changes in bulk, every update guarded by the ETag the plan
+//!    read.
+//!
+//! ```
+//! let manifest = dps_as_code::load::parse(
+//!     std::path::Path::new("dps.yaml"),
+//!     "enrollmentGroups:\n  - enrollmentGroupId: sensors\n    attestation:\n      type: symmetricKey\n    provisioningStatus: enabled\n",
+//! )
+//! .expect("valid file");
+//! assert_eq!(manifest.enrollment_groups[0].enrollment_group_id, "sensors");
+//! ```
+
+pub mod apply;
+pub mod error;
+pub mod export;
+pub mod known;
+pub mod live;
+pub mod load;
+pub mod model;
+pub mod plan;
+mod record;
+pub mod resolve;
+pub mod secret_ref;
+
+pub use error::{LoadError, PlanError};
+pub use plan::{Action, Change, Plan, PlanItem, Summary};
+pub use resolve::{Desired, Kind};
+
+use dps_service_client::{CertificateClient, ProvisioningServiceClient, QueryOptions};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+/// The JSON Schema of a file ([`model::Manifest`]), generated from the Rust types.
+pub fn json_schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(model::Manifest)).unwrap_or(Value::Null)
+}
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// Delete what the files do not declare.
+    pub prune: bool,
+    /// Records per query page.
+    pub page_size: u32,
+    /// Requests in flight at once for the reads that follow the queries.
+    pub concurrency: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            prune: false,
+            page_size: live::DEFAULT_PAGE_SIZE,
+            concurrency: 8,
+        }
+    }
+}
+
+/// Reads the live state and compares it with `desired`.
+///
+/// Symmetric keys the files declare are compared with the service's; when a query answer
+/// leaves them out, they are read with the attestation-mechanism call. A group the plan would
+/// delete is checked for registrations, and gets a warning when it has some.
+pub async fn plan(
+    desired: &Desired,
+    client: &ProvisioningServiceClient,
+    certificates: Option<&CertificateClient>,
+    options: &PlanOptions,
+) -> Result<(Plan, live::Live), PlanError> {
+    if !desired.certificates.is_empty() && certificates.is_none() {
+        return Err(PlanError::NoCertificateApi);
+    }
+    let mut live = live::read(client, certificates, options.page_size).await?;
+    fill_keys(desired, client, &mut live, options.concurrency).await?;
+    let mut plan = plan::compare(desired, &live, options.prune);
+    warn_registrations(client, &mut plan, options.concurrency).await?;
+    Ok((plan, live))
+}
+
+/// Reads the keys of declared symmetric-key records whose query answer had none.
+async fn fill_keys(
+    desired: &Desired,
+    client: &ProvisioningServiceClient,
+    live: &mut live::Live,
+    concurrency: usize,
+) -> Result<(), PlanError> {
+    let mut wanted = Vec::new();
+    for (kind, declared, records) in [
+        (Kind::EnrollmentGroup, &desired.groups, &live.groups),
+        (Kind::Enrollment, &desired.enrollments, &live.enrollments),
+    ] {
+        let declares_keys: std::collections::HashSet<String> = declared
+            .iter()
+            .filter(|d| d.view.get("attestation").and_then(|a| a.get("symmetricKey")).and_then(Value::as_object).is_some_and(|k| !k.is_empty()))
+            .map(|d| d.id.to_ascii_lowercase())
+            .collect();
+        for (index, r) in records.iter().enumerate() {
+            let id = r[kind.id_field()].as_str().unwrap_or_default();
+            let keys = &r["attestation"]["symmetricKey"];
+            if declares_keys.contains(&id.to_ascii_lowercase()) && keys["primaryKey"].is_null() {
+                wanted.push((kind, index, id.to_owned()));
+            }
+        }
+    }
+    let answers: Vec<_> = futures_util::stream::iter(wanted)
+        .map(|(kind, index, id)| async move {
+            let answer = match kind {
+                Kind::Enrollment => client.get_enrollment_attestation_mechanism(&id, None).await,
+                _ => client.get_enrollment_group_attestation_mechanism(&id, None).await,
+            };
+            (kind, index, answer)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for (kind, index, answer) in answers {
+        let mechanism = answer.map_err(|source| PlanError::Service {
+            what: "symmetric keys",
+            source,
+        })?;
+        let records = match kind {
+            Kind::Enrollment => &mut live.enrollments,
+            _ => &mut live.groups,
+        };
+        if let Some(r) = records.get_mut(index) {
+            r["attestation"] = serde_json::to_value(mechanism).unwrap_or(Value::Null);
+        }
+    }
+    Ok(())
+}
+
+/// Adds a warning to every group deletion whose group has registrations.
+async fn warn_registrations(
+    client: &ProvisioningServiceClient,
+    plan: &mut Plan,
+    concurrency: usize,
+) -> Result<(), PlanError> {
+    let groups: Vec<(usize, String)> = plan
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.kind == Kind::EnrollmentGroup && i.action == Action::Delete)
+        .map(|(n, i)| (n, i.id.clone()))
+        .collect();
+    let answers: Vec<_> = futures_util::stream::iter(groups)
+        .map(|(n, id)| async move {
+            let page = client
+                .query_registration_states_page(&id, None, Some(QueryOptions::default().with_page_size(1)))
+                .await;
+            (n, page)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for (n, page) in answers {
+        let page = page.map_err(|source| PlanError::Service {
+            what: "registrations of groups to delete",
+            source,
+        })?;
+        if !page.items.is_empty() {
+            plan.items[n].warnings.push(
+                "the group has device registrations: its devices keep their hub identities, \
+                 but can no longer provision through DPS"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
