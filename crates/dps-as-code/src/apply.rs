@@ -162,13 +162,20 @@ pub async fn apply(
     let (blocked, ready): (Vec<&PlanItem>, Vec<&PlanItem>) =
         changes.iter().partition(|i| i.problem.is_some());
     for item in blocked {
-        outcomes.insert(key(item), failed(item, None, item.problem.clone().unwrap_or_default()));
+        outcomes.insert(
+            key(item),
+            failed(item, None, item.problem.clone().unwrap_or_default()),
+        );
         run.advance(1);
     }
     let is = |kind: Kind, delete: bool| {
         move |i: &&&PlanItem| i.kind == kind && (i.action == Action::Delete) == delete
     };
-    let certs_up: Vec<&PlanItem> = ready.iter().filter(is(Kind::Certificate, false)).copied().collect();
+    let certs_up: Vec<&PlanItem> = ready
+        .iter()
+        .filter(is(Kind::Certificate, false))
+        .copied()
+        .collect();
     for o in run.certificates_up(&certs_up).await {
         outcomes.insert((o.kind, o.id.clone()), o);
     }
@@ -183,7 +190,11 @@ pub async fn apply(
                 .filter(|i| i.kind == kind && i.action == action)
                 .copied()
                 .collect();
-            batches.extend(items.chunks(MAX_BULK_ITEMS).map(|c| (kind, mode.clone(), c.to_vec())));
+            batches.extend(
+                items
+                    .chunks(MAX_BULK_ITEMS)
+                    .map(|c| (kind, mode.clone(), c.to_vec())),
+            );
         }
     }
     for o in run.bulk(batches).await {
@@ -192,12 +203,20 @@ pub async fn apply(
     let mut batches = Vec::new();
     for kind in [Kind::Enrollment, Kind::EnrollmentGroup] {
         let items: Vec<&PlanItem> = ready.iter().filter(is(kind, true)).copied().collect();
-        batches.extend(items.chunks(MAX_BULK_ITEMS).map(|c| (kind, BulkMode::Delete, c.to_vec())));
+        batches.extend(
+            items
+                .chunks(MAX_BULK_ITEMS)
+                .map(|c| (kind, BulkMode::Delete, c.to_vec())),
+        );
     }
     for o in run.bulk(batches).await {
         outcomes.insert((o.kind, o.id.clone()), o);
     }
-    let certs_down: Vec<&PlanItem> = ready.iter().filter(is(Kind::Certificate, true)).copied().collect();
+    let certs_down: Vec<&PlanItem> = ready
+        .iter()
+        .filter(is(Kind::Certificate, true))
+        .copied()
+        .collect();
     for o in run.certificates_down(&certs_down).await {
         outcomes.insert((o.kind, o.id.clone()), o);
     }
@@ -230,7 +249,9 @@ fn failed(item: &PlanItem, code: Option<i64>, error: String) -> Outcome {
         .and_then(|c| u32::try_from(c).ok())
         .is_some_and(|c| ErrorCode::new(c).status() == 412);
     let error = if conflict {
-        format!("changed on the service after the plan read it (ETag mismatch), so it was not overwritten: run plan again ({error})")
+        format!(
+            "changed on the service after the plan read it (ETag mismatch), so it was not overwritten: run plan again ({error})"
+        )
     } else {
         error
     };
@@ -287,7 +308,10 @@ impl Run<'_> {
     ) -> dps_service_client::Result<HashMap<String, (i64, String)>> {
         let records: Vec<Map<String, Value>> = items.iter().map(|i| record_of(i)).collect();
         let invalid = |e: serde_json::Error| {
-            dps_service_client::Error::new(dps_service_client::ErrorKind::InvalidInput, e.to_string())
+            dps_service_client::Error::new(
+                dps_service_client::ErrorKind::InvalidInput,
+                e.to_string(),
+            )
         };
         Ok(match kind {
             Kind::Enrollment => {
@@ -301,7 +325,12 @@ impl Run<'_> {
                     .await?
                     .errors
                     .into_iter()
-                    .map(|e| (e.registration_id.to_ascii_lowercase(), (e.error_code, e.error_status)))
+                    .map(|e| {
+                        (
+                            e.registration_id.to_ascii_lowercase(),
+                            (e.error_code, e.error_status),
+                        )
+                    })
                     .collect()
             }
             _ => {
@@ -315,7 +344,12 @@ impl Run<'_> {
                     .await?
                     .errors
                     .into_iter()
-                    .map(|e| (e.enrollment_group_id.to_ascii_lowercase(), (e.error_code, e.error_status)))
+                    .map(|e| {
+                        (
+                            e.enrollment_group_id.to_ascii_lowercase(),
+                            (e.error_code, e.error_status),
+                        )
+                    })
                     .collect()
             }
         })
@@ -371,11 +405,20 @@ impl Run<'_> {
         }
         if let Some((pem, key)) = prove {
             let Some(signer) = self.signer else {
-                return Err(failed(item, None, "no signer for proof of possession".into()));
+                return Err(failed(
+                    item,
+                    None,
+                    "no signer for proof of possession".into(),
+                ));
             };
             self.pacer.wait().await;
             certs
-                .prove_possession(&item.id, pem.as_bytes(), |code| signer.sign(pem, key, code), None)
+                .prove_possession(
+                    &item.id,
+                    pem.as_bytes(),
+                    |code| signer.sign(pem, key, code),
+                    None,
+                )
                 .await
                 .map_err(|e| failed(item, None, format!("proof of possession: {e}")))?;
         }

@@ -62,15 +62,23 @@ pub fn export(live: &Live) -> Result<Export, ExportError> {
             proof_of_possession: None,
         });
     }
+    let known_group = modelled(Kind::EnrollmentGroup);
+    let known_enrollment = modelled(Kind::Enrollment);
     for g in &live.groups {
-        let value = manifest_shape(Kind::EnrollmentGroup, g, &mut names)?;
-        manifest.enrollment_groups.push(typed(Kind::EnrollmentGroup, g, value)?);
+        let value = manifest_shape(Kind::EnrollmentGroup, g, &known_group, &mut names)?;
+        manifest
+            .enrollment_groups
+            .push(typed(Kind::EnrollmentGroup, g, value)?);
     }
     for e in &live.enrollments {
-        let value = manifest_shape(Kind::Enrollment, e, &mut names)?;
-        manifest.enrollments.push(typed(Kind::Enrollment, e, value)?);
+        let value = manifest_shape(Kind::Enrollment, e, &known_enrollment, &mut names)?;
+        manifest
+            .enrollments
+            .push(typed(Kind::Enrollment, e, value)?);
     }
-    manifest.certificates.sort_by_key(|c| c.name.to_ascii_lowercase());
+    manifest
+        .certificates
+        .sort_by_key(|c| c.name.to_ascii_lowercase());
     manifest
         .enrollment_groups
         .sort_by_key(|g| g.enrollment_group_id.to_ascii_lowercase());
@@ -84,7 +92,10 @@ pub fn export(live: &Live) -> Result<Export, ExportError> {
 }
 
 fn id_of(kind: Kind, record: &Value) -> String {
-    record[kind.id_field()].as_str().unwrap_or_default().to_owned()
+    record[kind.id_field()]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn typed<T: serde::de::DeserializeOwned>(
@@ -149,14 +160,18 @@ impl Names {
 }
 
 /// A live record as the file format's JSON.
-fn manifest_shape(kind: Kind, record: &Value, names: &mut Names) -> Result<Value, ExportError> {
+fn manifest_shape(
+    kind: Kind,
+    record: &Value,
+    known: &HashSet<String>,
+    names: &mut Names,
+) -> Result<Value, ExportError> {
     let id = id_of(kind, record);
     let mut map = record.as_object().cloned().unwrap_or_default();
     for field in SERVICE_FILLED {
         map.remove(*field);
     }
     map.retain(|_, v| !v.is_null());
-    let known = modelled(kind);
     let mut pass_through = Map::new();
     for key in map.keys().cloned().collect::<Vec<_>>() {
         if !known.contains(&key)
@@ -188,7 +203,10 @@ fn manifest_shape(kind: Kind, record: &Value, names: &mut Names) -> Result<Value
     }
     if let Some(twin) = map.get("initialTwin") {
         let mut shaped = Map::new();
-        if let Some(tags) = twin.get("tags").filter(|t| t.as_object().is_some_and(|m| !m.is_empty())) {
+        if let Some(tags) = twin
+            .get("tags")
+            .filter(|t| t.as_object().is_some_and(|m| !m.is_empty()))
+        {
             shaped.insert("tags".into(), tags.clone());
         }
         if let Some(desired) = twin
@@ -238,7 +256,10 @@ fn attestation(kind: Kind, id: &str, att: &Value, names: &mut Names) -> Value {
     }
     if let Some(keys) = att.get("symmetricKey").filter(|v| v.is_object()) {
         let mut k = Map::new();
-        for (field, var) in [("primaryKey", "PRIMARY_KEY"), ("secondaryKey", "SECONDARY_KEY")] {
+        for (field, var) in [
+            ("primaryKey", "PRIMARY_KEY"),
+            ("secondaryKey", "SECONDARY_KEY"),
+        ] {
             if let Some(value) = keys[field].as_str() {
                 k.insert(field.into(), names.reference(kind, id, var, value));
             }

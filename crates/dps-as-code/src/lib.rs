@@ -104,7 +104,13 @@ async fn fill_keys(
     ] {
         let declares_keys: std::collections::HashSet<String> = declared
             .iter()
-            .filter(|d| d.view.get("attestation").and_then(|a| a.get("symmetricKey")).and_then(Value::as_object).is_some_and(|k| !k.is_empty()))
+            .filter(|d| {
+                d.view
+                    .get("attestation")
+                    .and_then(|a| a.get("symmetricKey"))
+                    .and_then(Value::as_object)
+                    .is_some_and(|k| !k.is_empty())
+            })
             .map(|d| d.id.to_ascii_lowercase())
             .collect();
         for (index, r) in records.iter().enumerate() {
@@ -119,7 +125,11 @@ async fn fill_keys(
         .map(|(kind, index, id)| async move {
             let answer = match kind {
                 Kind::Enrollment => client.get_enrollment_attestation_mechanism(&id, None).await,
-                _ => client.get_enrollment_group_attestation_mechanism(&id, None).await,
+                _ => {
+                    client
+                        .get_enrollment_group_attestation_mechanism(&id, None)
+                        .await
+                }
             };
             (kind, index, answer)
         })
@@ -158,7 +168,11 @@ async fn warn_registrations(
     let answers: Vec<_> = futures_util::stream::iter(groups)
         .map(|(n, id)| async move {
             let page = client
-                .query_registration_states_page(&id, None, Some(QueryOptions::default().with_page_size(1)))
+                .query_registration_states_page(
+                    &id,
+                    None,
+                    Some(QueryOptions::default().with_page_size(1)),
+                )
                 .await;
             (n, page)
         })

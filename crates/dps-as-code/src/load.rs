@@ -83,9 +83,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, LoadError> {
     serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         // The message without the source snippet: a refused line may hold a secret.
         let inner = e.without_snippet();
-        let (line, column) = inner
-            .location()
-            .map_or((0, 0), |l| (l.line(), l.column()));
+        let (line, column) = inner.location().map_or((0, 0), |l| (l.line(), l.column()));
         LoadError::Syntax {
             path: path.to_owned(),
             line,
@@ -152,14 +150,20 @@ mod tests {
         let text = "enrollments:\n  - registrationId: dev1\n    provisoningStatus: enabled\n    attestation: {type: tpm, tpm: {endorsementKey: AAAA}}\n";
         let e = parse(Path::new("dps.yaml"), text).expect_err("misspelt");
         let s = e.to_string();
-        assert!(s.starts_with("dps.yaml:3:5: unknown field `provisoningStatus`"), "{s}");
+        assert!(
+            s.starts_with("dps.yaml:3:5: unknown field `provisoningStatus`"),
+            "{s}"
+        );
         assert!(s.contains("provisioningStatus"), "{s}");
     }
 
     #[test]
     fn malformed_yaml_and_json_give_line_and_column() {
-        let e = parse(Path::new("a.yaml"), "enrollments:\n  - registrationId: [x\n")
-            .expect_err("bad yaml");
+        let e = parse(
+            Path::new("a.yaml"),
+            "enrollments:\n  - registrationId: [x\n",
+        )
+        .expect_err("bad yaml");
         assert!(e.to_string().starts_with("a.yaml:2:"), "{e}");
         let e = parse(Path::new("a.json"), "{\n  \"enrollments\": [,]\n}").expect_err("bad json");
         assert!(e.to_string().starts_with("a.json:2:"), "{e}");
@@ -179,7 +183,10 @@ mod tests {
     fn an_unknown_enum_value_lists_the_known_ones() {
         let text = "enrollments:\n  - registrationId: dev1\n    provisioningStatus: enable\n    attestation: {type: tpm, tpm: {endorsementKey: AAAA}}\n";
         let e = parse(Path::new("d.yaml"), text).expect_err("unknown value");
-        assert!(e.to_string().contains("expected one of enabled, disabled"), "{e}");
+        assert!(
+            e.to_string().contains("expected one of enabled, disabled"),
+            "{e}"
+        );
     }
 
     #[test]

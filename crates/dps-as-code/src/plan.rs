@@ -169,9 +169,24 @@ pub fn compare(desired: &Desired, live: &Live, prune: bool) -> Plan {
             .filter_map(|c| Some((c.get("name")?.as_str()?.to_ascii_lowercase(), c)))
             .collect();
         for d in &desired.certificates {
-            items.push(certificate_item(d, by_name.get(&d.name.to_ascii_lowercase()).copied()));
+            items.push(certificate_item(
+                d,
+                by_name.get(&d.name.to_ascii_lowercase()).copied(),
+            ));
         }
-        undeclared(&mut items, Kind::Certificate, certs, &desired_ids(&desired.certificates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>()), prune);
+        undeclared(
+            &mut items,
+            Kind::Certificate,
+            certs,
+            &desired_ids(
+                &desired
+                    .certificates
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            prune,
+        );
     }
     for (kind, declared, live) in [
         (Kind::EnrollmentGroup, &desired.groups, &live.groups),
@@ -182,7 +197,10 @@ pub fn compare(desired: &Desired, live: &Live, prune: bool) -> Plan {
             .filter_map(|r| Some((r.get(kind.id_field())?.as_str()?.to_ascii_lowercase(), r)))
             .collect();
         for d in declared {
-            items.push(record_item(d, by_id.get(&d.id.to_ascii_lowercase()).copied()));
+            items.push(record_item(
+                d,
+                by_id.get(&d.id.to_ascii_lowercase()).copied(),
+            ));
         }
         let ids: Vec<&str> = declared.iter().map(|d| d.id.as_str()).collect();
         undeclared(&mut items, kind, live, &desired_ids(&ids), prune);
@@ -234,7 +252,10 @@ fn undeclared(
             },
             changes: Vec::new(),
             source: None,
-            etag: record.get("etag").and_then(Value::as_str).map(str::to_owned),
+            etag: record
+                .get("etag")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             warnings: Vec::new(),
             problem: None,
             // A bulk delete sends the record as read (with its etag).
@@ -411,9 +432,8 @@ fn certificate_item(d: &DesiredCertificate, live: Option<&Value>) -> PlanItem {
     // carries the certificate itself.
     let put = replace || (set_verified.is_some() && !proving);
     if put && d.pem.is_none() {
-        item.problem = Some(
-            "given only by thumbprint: changing it needs the certificate's `file:`".into(),
-        );
+        item.problem =
+            Some("given only by thumbprint: changing it needs the certificate's `file:`".into());
     }
     item.payload = Payload::Certificate {
         upload: if put { d.pem.clone() } else { None },

@@ -150,10 +150,7 @@ pub(crate) fn align_attestation(declared: &Value, live: &Value) -> Value {
             }
         }
     }
-    if let Some(keys) = live
-        .get_mut("symmetricKey")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(keys) = live.get_mut("symmetricKey").and_then(Value::as_object_mut) {
         for key in ["primaryKey", "secondaryKey"] {
             if declared.pointer(&format!("/symmetricKey/{key}")).is_none() {
                 keys.remove(key);
@@ -241,7 +238,8 @@ mod tests {
         let declared = json!({"type": "symmetricKey", "symmetricKey": {"primaryKey": "k"}});
         let live = json!({"type": "symmetricKey", "symmetricKey": {"primaryKey": "k", "secondaryKey": "g"}});
         assert_eq!(align_attestation(&declared, &live), declared);
-        let declared = json!({"x509": {"signingCertificates": {"primary": {"sha256Thumbprint": "CD"}}}});
+        let declared =
+            json!({"x509": {"signingCertificates": {"primary": {"sha256Thumbprint": "CD"}}}});
         let live = json!({"x509": {"signingCertificates": {"primary": {"sha1Thumbprint": "AB", "sha256Thumbprint": "CD"}}}});
         assert_eq!(align_attestation(&declared, &live), declared);
     }

@@ -122,12 +122,24 @@ mod tests {
         assert_eq!(v, SecretRef::Variable("GROUP_KEY".into()));
         let f: SecretRef = serde_json::from_str(r#"{"file":"k.txt"}"#).expect("file");
         assert_eq!(f, SecretRef::File("k.txt".into()));
-        for bad in [r#""c2VjcmV0a2V5""#, r#""${1X}""#, r#""pre${X}""#, r#"{"path":"x"}"#, "5"] {
+        for bad in [
+            r#""c2VjcmV0a2V5""#,
+            r#""${1X}""#,
+            r#""pre${X}""#,
+            r#"{"path":"x"}"#,
+            "5",
+        ] {
             let e = serde_json::from_str::<SecretRef>(bad).expect_err(bad);
             assert!(e.to_string().contains("never written inline"), "{e}");
             assert!(!e.to_string().contains("c2VjcmV0a2V5"), "{e}");
         }
-        assert_eq!(serde_json::to_string(&v).expect("json"), r#""${GROUP_KEY}""#);
-        assert_eq!(serde_json::to_string(&f).expect("json"), r#"{"file":"k.txt"}"#);
+        assert_eq!(
+            serde_json::to_string(&v).expect("json"),
+            r#""${GROUP_KEY}""#
+        );
+        assert_eq!(
+            serde_json::to_string(&f).expect("json"),
+            r#"{"file":"k.txt"}"#
+        );
     }
 }
