@@ -85,6 +85,11 @@ const README_EXPECT: &[(&str, &[&str])] = &[
         &["verification-code.cert.pem"],
     ),
     ("create_edge_device_certificate", &["myedge"]),
+    (
+        "plan -f dps.yaml",
+        &["0 to create, 0 to update, 0 to delete"],
+    ),
+    ("apply -f dps.yaml", &["nothing to apply"]),
 ];
 
 const HELP_EXPECT: &[(&str, &[&str])] = &[

@@ -189,9 +189,20 @@ fn make_plan(
              get-access-token --query accessToken -o tsv)), or move the certificates to a file \
              you plan separately",
         ),
-        other => context::unreachable_hint(other.into(), global),
+        other => unreachable(other, global),
     })?;
     Ok((plan, client, certs))
+}
+
+/// A failed read, with the hint for a service that could not be reached at all.
+fn unreachable(e: dps_as_code::PlanError, global: &GlobalArgs) -> anyhow::Error {
+    let transport = matches!(&e, dps_as_code::PlanError::Service { source, .. }
+        if source.kind() == dps_service_client::ErrorKind::Transport);
+    if transport {
+        Hint::error(format!("{e}"), context::unreachable_text(global))
+    } else {
+        e.into()
+    }
 }
 
 /// `dps-cli plan`.
@@ -307,7 +318,7 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
         args.page_size,
     ));
     spinner.finish();
-    let live = live.map_err(|e| context::unreachable_hint(e.into(), global))?;
+    let live = live.map_err(|e| unreachable(e, global))?;
     let export = dps_as_code::export::export(&live)?;
     let json = args
         .out
