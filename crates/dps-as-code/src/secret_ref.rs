@@ -83,6 +83,13 @@ impl<'de> Deserialize<'de> for SecretRef {
             )
         };
         match Raw::deserialize(deserializer).map_err(|_| refused())? {
+            // `{primaryKey: ${KEY}}` in YAML reads `${KEY` (the `}` closes the mapping).
+            Raw::Text(text) if text.starts_with("${") && !text.ends_with('}') => {
+                Err(serde::de::Error::custom(
+                    "a `${VARIABLE}` inside a YAML flow mapping (`{...}`) must be quoted: \
+                     \"${VARIABLE}\"",
+                ))
+            }
             Raw::Text(text) => variable_of(&text)
                 .map(|name| Self::Variable(name.to_owned()))
                 .ok_or_else(refused),

@@ -70,9 +70,18 @@ fn the_readme_example_follows_the_schema_and_the_types() {
     assert!(errors.is_empty(), "README example vs schema: {errors:#?}");
     let manifest = dps_as_code::load::parse(Path::new("README.md"), &example)
         .unwrap_or_else(|e| panic!("README example vs the Rust types: {e}"));
-    assert!(!manifest.certificates.is_empty(), "the example shows a CA certificate");
-    assert!(!manifest.enrollment_groups.is_empty(), "the example shows groups");
-    assert!(!manifest.enrollments.is_empty(), "the example shows enrollments");
+    assert!(
+        !manifest.certificates.is_empty(),
+        "the example shows a CA certificate"
+    );
+    assert!(
+        !manifest.enrollment_groups.is_empty(),
+        "the example shows groups"
+    );
+    assert!(
+        !manifest.enrollments.is_empty(),
+        "the example shows enrollments"
+    );
 }
 
 #[test]
@@ -83,7 +92,10 @@ fn a_misspelt_field_fails_both_the_schema_and_the_types() {
     assert!(!validator().is_valid(&as_json(&misspelt)));
     let e = dps_as_code::load::parse(Path::new("README.md"), &misspelt)
         .expect_err("a misspelt field is an error");
-    assert!(e.to_string().contains("unknown field `provisoningStatus`"), "{e}");
+    assert!(
+        e.to_string().contains("unknown field `provisoningStatus`"),
+        "{e}"
+    );
 
     // A key written inline instead of `${VARIABLE}` breaks both too.
     let line = example
