@@ -1,6 +1,6 @@
-//! `cargo xtask bench [certs|service|devices|footprint|console|all]`: side-by-side timings of dps-rs,
-//! built in release, against the reference tools, printed as tables and merged into
-//! target/bench/report.json.
+//! `cargo xtask bench [certs|service|devices|footprint|console|as-code|all]`: side-by-side
+//! timings of dps-rs, built in release, against the reference tools, printed as tables and
+//! merged into target/bench/report.json.
 //!
 //! * `certs` ([`certs`]): the release dps-cli against certGen.sh's openssl pipeline.
 //! * `service` ([`service`]): 10,000 enrollments created in bulk, listed, deleted through the
@@ -12,11 +12,14 @@
 //!   enrollments stored.
 //! * `console` ([`console`]): the web console's first pages with 100,000 enrollments, headless
 //!   Chromium's DOMContentLoaded, and the console's share of the binary.
+//! * `as-code` ([`as_code`]): 10,000 enrollments applied from a file with the release
+//!   `dps-cli apply`, then planned again, against the release emulator binary.
 //!
 //! The emulator groups run their load in the release `xtask bench-worker` ([`worker`]), a
 //! hidden subcommand that prints its measurements as one JSON line. Nothing here asserts a time:
 //! the output is a report, with issue 7's targets marked met or MISSED.
 
+mod as_code;
 mod certs;
 mod console;
 mod devices;
@@ -68,17 +71,20 @@ enum Group {
     Footprint,
     /// The web console with 100,000 enrollments: server pages, browser load, binary size.
     Console,
+    /// Enrollments as code: `dps-cli apply` of 10,000 enrollments from a file, then a re-plan.
+    AsCode,
     /// Every group.
     All,
 }
 
 impl Group {
-    const EACH: [Group; 5] = [
+    const EACH: [Group; 6] = [
         Group::Certs,
         Group::Service,
         Group::Devices,
         Group::Footprint,
         Group::Console,
+        Group::AsCode,
     ];
 
     /// The scenario names of a group, for `--filter`.
@@ -89,6 +95,7 @@ impl Group {
             Group::Devices => devices::names(),
             Group::Footprint => vec![footprint::SCENARIO],
             Group::Console => vec![console::SCENARIO],
+            Group::AsCode => vec![as_code::SCENARIO],
             Group::All => Self::EACH.iter().flat_map(|g| g.scenarios()).collect(),
         }
     }
@@ -101,6 +108,7 @@ impl Group {
                 &[("xtask", "xtask"), ("dps-emulator", "dps-emulator")]
             }
             Group::Devices => &[("xtask", "xtask")],
+            Group::AsCode => &[("dps-cli", "dps-cli"), ("dps-emulator", "dps-emulator")],
             Group::All => &[],
         }
     }
@@ -221,6 +229,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             Group::Devices => devices::run(&env, filter)?,
             Group::Footprint => footprint::run(&env)?,
             Group::Console => console::run(&env)?,
+            Group::AsCode => as_code::run(&env)?,
             Group::All => unreachable!("expanded above"),
         });
     }
@@ -285,7 +294,7 @@ mod tests {
         assert_eq!(a.group, Group::All);
         assert_eq!(a.runs, 1);
         assert_eq!(a.filter.as_deref(), Some("p256"));
-        for g in ["service", "devices", "footprint", "console"] {
+        for g in ["service", "devices", "footprint", "console", "as-code"] {
             assert!(parse(&[g]).is_ok(), "{g}");
         }
         assert!(parse(&["--runs", "0"]).is_err());
