@@ -299,7 +299,7 @@ fn record_item(d: &DesiredRecord, live: Option<&Value>) -> PlanItem {
     };
     let Some(live) = live else {
         let mut diffs = Vec::new();
-        for (key, value) in &d.view {
+        for (key, value) in d.view.iter().filter(|(k, _)| *k != d.kind.id_field()) {
             differences(key, None, Some(value), &mut diffs);
         }
         item.action = Action::Create;
@@ -317,6 +317,11 @@ fn record_item(d: &DesiredRecord, live: Option<&Value>) -> PlanItem {
     let mut diffs = Vec::new();
     let mut changed = Vec::new();
     for (key, declared) in &d.view {
+        // The id is how the records were matched (without regard to case, as the service
+        // compares ids), not a field to change.
+        if key == d.kind.id_field() {
+            continue;
+        }
         let theirs = match (key.as_str(), view.get(key)) {
             ("attestation", Some(att)) => Some(align_attestation(declared, att)),
             (_, other) => other.cloned(),
