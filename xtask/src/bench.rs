@@ -1,10 +1,12 @@
-//! `cargo xtask bench [certs|service|devices|footprint|console|as-code|all]`: side-by-side
-//! timings of dps-rs, built in release, against the reference tools, printed as tables and
-//! merged into target/bench/report.json.
+//! `cargo xtask bench [certs|service|devices|footprint|console|all]`: side-by-side timings of
+//! dps-rs, built in release, against the reference tools, printed as tables and merged into
+//! target/bench/report.json.
 //!
 //! * `certs` ([`certs`]): the release dps-cli against certGen.sh's openssl pipeline.
 //! * `service` ([`service`]): 10,000 enrollments created in bulk, listed, deleted through the
-//!   SDK against the emulator, and the same workload through the official Python service SDK.
+//!   SDK against the emulator, and the same workload through the official Python service SDK;
+//!   and ([`as_code`]) 10,000 enrollments applied from a file with the release `dps-cli apply`,
+//!   then planned again, against the release emulator binary.
 //! * `devices` ([`devices`]): 1,000 X.509 registrations, each on a fresh TLS connection, over
 //!   HTTPS, MQTT and MQTT over WebSocket, as shares of the machine's TLS ceiling (bare
 //!   mutual-TLS handshakes with the same certificates) measured in the same run.
@@ -12,8 +14,6 @@
 //!   enrollments stored.
 //! * `console` ([`console`]): the web console's first pages with 100,000 enrollments, headless
 //!   Chromium's DOMContentLoaded, and the console's share of the binary.
-//! * `as-code` ([`as_code`]): 10,000 enrollments applied from a file with the release
-//!   `dps-cli apply`, then planned again, against the release emulator binary.
 //!
 //! The emulator groups run their load in the release `xtask bench-worker` ([`worker`]), a
 //! hidden subcommand that prints its measurements as one JSON line. Nothing here asserts a time:
@@ -62,7 +62,8 @@ pub(crate) struct Args {
 enum Group {
     /// Certificate generation: dps-cli against certGen.sh's openssl pipeline.
     Certs,
-    /// Bulk create, paged list and bulk delete of 10,000 enrollments against the emulator.
+    /// Bulk create, paged list and bulk delete of 10,000 enrollments against the emulator;
+    /// `dps-cli apply` of 10,000 enrollments from a file, then a re-plan.
     Service,
     /// 1,000 X.509 device registrations against the emulator, concurrently, over HTTPS, MQTT
     /// and MQTT over WebSocket, beside bare mutual-TLS handshakes (the TLS ceiling).
@@ -71,31 +72,27 @@ enum Group {
     Footprint,
     /// The web console with 100,000 enrollments: server pages, browser load, binary size.
     Console,
-    /// Enrollments as code: `dps-cli apply` of 10,000 enrollments from a file, then a re-plan.
-    AsCode,
     /// Every group.
     All,
 }
 
 impl Group {
-    const EACH: [Group; 6] = [
+    const EACH: [Group; 5] = [
         Group::Certs,
         Group::Service,
         Group::Devices,
         Group::Footprint,
         Group::Console,
-        Group::AsCode,
     ];
 
     /// The scenario names of a group, for `--filter`.
     fn scenarios(self) -> Vec<&'static str> {
         match self {
             Group::Certs => certs::names(),
-            Group::Service => vec![service::SCENARIO],
+            Group::Service => service::names(),
             Group::Devices => devices::names(),
             Group::Footprint => vec![footprint::SCENARIO],
             Group::Console => vec![console::SCENARIO],
-            Group::AsCode => vec![as_code::SCENARIO],
             Group::All => Self::EACH.iter().flat_map(|g| g.scenarios()).collect(),
         }
     }
@@ -104,11 +101,15 @@ impl Group {
     fn binaries(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Group::Certs => &[("dps-cli", "dps-cli")],
-            Group::Service | Group::Footprint | Group::Console => {
+            Group::Service => &[
+                ("xtask", "xtask"),
+                ("dps-emulator", "dps-emulator"),
+                ("dps-cli", "dps-cli"),
+            ],
+            Group::Footprint | Group::Console => {
                 &[("xtask", "xtask"), ("dps-emulator", "dps-emulator")]
             }
             Group::Devices => &[("xtask", "xtask")],
-            Group::AsCode => &[("dps-cli", "dps-cli"), ("dps-emulator", "dps-emulator")],
             Group::All => &[],
         }
     }
@@ -225,11 +226,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     for g in groups {
         reports.push(match g {
             Group::Certs => certs::run(&env, filter, openssl_version.as_deref())?,
-            Group::Service => service::run(&env)?,
+            Group::Service => service::run(&env, filter)?,
             Group::Devices => devices::run(&env, filter)?,
             Group::Footprint => footprint::run(&env)?,
             Group::Console => console::run(&env)?,
-            Group::AsCode => as_code::run(&env)?,
             Group::All => unreachable!("expanded above"),
         });
     }
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(a.group, Group::All);
         assert_eq!(a.runs, 1);
         assert_eq!(a.filter.as_deref(), Some("p256"));
-        for g in ["service", "devices", "footprint", "console", "as-code"] {
+        for g in ["service", "devices", "footprint", "console"] {
             assert!(parse(&[g]).is_ok(), "{g}");
         }
         assert!(parse(&["--runs", "0"]).is_err());
@@ -309,7 +309,9 @@ mod tests {
         let a = parse(&["all", "--filter", "nothing-like-this"]).unwrap_or_else(|e| panic!("{e}"));
         let err = run(&a).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
-            err.contains("service-10k") && err.contains("footprint-100k"),
+            err.contains("service-10k")
+                && err.contains("as-code-10k")
+                && err.contains("footprint-100k"),
             "{err}"
         );
         let a = parse(&["devices", "--filter", "amqp"]).unwrap_or_else(|e| panic!("{e}"));

@@ -1,7 +1,10 @@
 //! The `service` group: 10,000 enrollments created in bulk, listed back page by page and
 //! deleted in bulk, by the SDK in the release worker against an in-process emulator, and by
-//! the official Python SDK against the release `dps-emulator` binary.
+//! the official Python SDK against the release `dps-emulator` binary (`service-10k`); then
+//! 10,000 enrollments applied from a file and planned again ([`as_code`], `as-code-10k`),
+//! whose reference is the Python SDK's create phase measured here.
 
+use super::as_code;
 use super::emulator::EmulatorProcess;
 use super::stats::Summary;
 use super::table::{Row, Target, Unit};
@@ -17,17 +20,19 @@ const COUNT: usize = 10_000;
 const PAGE_SIZE: u32 = 1000;
 const REFERENCE: &str = "azure-iothub-provisioningserviceclient 1.2.0 (Python): bulk chunks of 10 sent one at a time, query iterator";
 
-pub(crate) fn run(env: &Env) -> anyhow::Result<GroupReport> {
-    println!();
-    println!(
-        "{SCENARIO}: {COUNT} TPM enrollments created in bulk, listed in pages of {PAGE_SIZE}, deleted in bulk"
-    );
-    let xtask = env.bins.xtask()?;
-    let emulator = env.bins.emulator()?;
+/// The scenario names, for `--filter`.
+pub(crate) fn names() -> Vec<&'static str> {
+    vec![SCENARIO, as_code::SCENARIO]
+}
+
+/// Runs the scenarios `filter` selects (both without one).
+pub(crate) fn run(env: &Env, filter: Option<&str>) -> anyhow::Result<GroupReport> {
+    let selected = |name: &str| filter.is_none_or(|f| name.contains(f));
     let mut report = GroupReport::new("service", "dps-rs", "python-sdk");
-    report.footer = "(seconds per phase, timed inside each client; dps-rs: SDK and in-process \
-                     emulator in the release worker; python-sdk: against the release dps-emulator \
-                     binary, in memory)"
+    report.footer = "(seconds per phase; service-10k: timed inside each client, dps-rs: SDK and \
+                     in-process emulator in the release worker; as-code-10k: wall clock of each \
+                     release dps-cli process; python-sdk: timed inside the script, against the \
+                     release dps-emulator binary, in memory)"
         .into();
     let python = match python::venv(&env.bench_dir) {
         Ok(p) => {
@@ -39,10 +44,34 @@ pub(crate) fn run(env: &Env) -> anyhow::Result<GroupReport> {
         Err(why) => {
             let note = format!("python-sdk reference skipped: {why}");
             println!("  {note}");
-            report.notes.push(format!("{SCENARIO}: {note}"));
+            report.notes.push(format!("service: {note}"));
             None
         }
     };
+    let mut reference = Vec::new();
+    if selected(SCENARIO) {
+        let (ours, python_runs) = service_10k(env, python.as_deref())?;
+        report.rows = rows(&ours, &python_runs)?;
+        reference = python_runs;
+    }
+    if selected(as_code::SCENARIO) {
+        let creates: Vec<f64> = reference.iter().map(|r| r.create_secs).collect();
+        as_code::run(env, python.as_deref(), &creates, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// `service-10k`'s runs: ours, and the Python SDK's when it is there.
+fn service_10k(
+    env: &Env,
+    python: Option<&Path>,
+) -> anyhow::Result<(Vec<ServiceResult>, Vec<ServiceResult>)> {
+    println!();
+    println!(
+        "{SCENARIO}: {COUNT} TPM enrollments created in bulk, listed in pages of {PAGE_SIZE}, deleted in bulk"
+    );
+    let xtask = env.bins.xtask()?;
+    let emulator = env.bins.emulator()?;
     let dir = Scratch::new(env.work.join(SCENARIO))?;
     let mut ours = Vec::new();
     let mut reference = Vec::new();
@@ -60,7 +89,7 @@ pub(crate) fn run(env: &Env) -> anyhow::Result<GroupReport> {
                 let r = rust_run(&xtask, &dir.path().join(format!("rs-run{n}")))?;
                 println!("{:>9.3} s", r.total_secs);
                 ours.push(r);
-            } else if let Some(python) = &python {
+            } else if let Some(python) = python {
                 print!("  run {n}/{} python-sdk ", env.runs);
                 flush();
                 let data = dir.path().join(format!("py-run{n}"));
@@ -79,8 +108,7 @@ pub(crate) fn run(env: &Env) -> anyhow::Result<GroupReport> {
             }
         }
     }
-    report.rows = rows(&ours, &reference)?;
-    Ok(report)
+    Ok((ours, reference))
 }
 
 fn rust_run(xtask: &Path, work: &Path) -> anyhow::Result<ServiceResult> {
