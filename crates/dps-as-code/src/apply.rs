@@ -245,15 +245,23 @@ fn succeeded(item: &PlanItem) -> Outcome {
 }
 
 fn failed(item: &PlanItem, code: Option<i64>, error: String) -> Outcome {
-    let conflict = code
+    let status = code
         .and_then(|c| u32::try_from(c).ok())
-        .is_some_and(|c| ErrorCode::new(c).status() == 412);
-    let error = if conflict {
-        format!(
-            "changed on the service after the plan read it (ETag mismatch), so it was not overwritten: run plan again ({error})"
-        )
-    } else {
-        error
+        .map(|c| ErrorCode::new(c).status());
+    // The record changed on the service after the plan read it: its ETag no longer matches,
+    // or it was created (a create finds it) or deleted (an update or delete misses it) since.
+    let why = match (status, item.action) {
+        (Some(412), _) => Some("ETag mismatch"),
+        (Some(409), Action::Create) => Some("created since"),
+        (Some(404), Action::Update | Action::Delete) => Some("deleted since"),
+        _ => None,
+    };
+    let conflict = why.is_some();
+    let error = match why {
+        Some(why) => format!(
+            "changed on the service after the plan read it ({why}), so it was not overwritten: run plan again ({error})"
+        ),
+        None => error,
     };
     Outcome {
         kind: item.kind,

@@ -79,7 +79,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, LoadError> {
             message: strip_position(&e.to_string()),
         });
     }
-    let options = serde_saphyr::options! { with_snippet: false };
+    // YAML 1.2 booleans only: `no`, `yes`, `on` and `off` are strings (a twin tag
+    // `country: no` stays "no"), and a boolean field refuses them.
+    let options = serde_saphyr::options! { with_snippet: false, strict_booleans: true };
     serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         // The message without the source snippet: a refused line may hold a secret.
         let inner = e.without_snippet();

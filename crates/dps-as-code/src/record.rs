@@ -169,13 +169,17 @@ pub(crate) struct Difference {
 }
 
 /// The leaf differences between `live` and `declared` under `path`: objects are compared key
-/// by key, anything else as a whole.
+/// by key, anything else as a whole. `null` is no value: a field declared `null` is the same
+/// as one the service leaves out (as it leaves out a record's null fields), so declaring it
+/// removes the field once and then plans nothing.
 pub(crate) fn differences(
     path: &str,
     live: Option<&Value>,
     declared: Option<&Value>,
     out: &mut Vec<Difference>,
 ) {
+    let live = live.filter(|v| !v.is_null());
+    let declared = declared.filter(|v| !v.is_null());
     match (live, declared) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -257,5 +261,27 @@ mod tests {
         assert_eq!(fields, ["initialTwin.tags.floor", "initialTwin.tags.new"]);
         assert!(is_secret("attestation.symmetricKey.primaryKey"));
         assert!(!is_secret("attestation.type"));
+    }
+
+    #[test]
+    fn a_declared_null_is_a_field_the_service_does_not_have() {
+        let mut out = Vec::new();
+        differences("gone", None, Some(&Value::Null), &mut out);
+        differences(
+            "tags",
+            Some(&json!({"a": 1})),
+            Some(&json!({"a": 1, "b": null})),
+            &mut out,
+        );
+        assert_eq!(out, []);
+        differences("kept", Some(&json!(1)), Some(&Value::Null), &mut out);
+        assert_eq!(
+            out,
+            [Difference {
+                field: "kept".into(),
+                live: Some(json!(1)),
+                declared: None
+            }]
+        );
     }
 }

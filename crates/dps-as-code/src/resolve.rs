@@ -313,6 +313,15 @@ impl Context<'_> {
                         "is a field of its own: set it outside passThrough",
                     ));
                 }
+                // Sent, it would be a stale `If-Match` or a timestamp the service never takes;
+                // compared, a difference no apply removes.
+                if crate::record::SERVICE_FILLED.contains(&key.as_str()) {
+                    return Err(self.invalid(
+                        &item,
+                        &format!("passThrough.{key}"),
+                        "is filled in by the service: leave it out",
+                    ));
+                }
                 wire.insert(key, v);
             }
         }
