@@ -97,31 +97,63 @@ async fn fill_keys(
     live: &mut live::Live,
     concurrency: usize,
 ) -> Result<(), PlanError> {
-    let mut wanted = Vec::new();
-    for (kind, declared, records) in [
-        (Kind::EnrollmentGroup, &desired.groups, &live.groups),
-        (Kind::Enrollment, &desired.enrollments, &live.enrollments),
+    let declares_keys: std::collections::HashSet<(Kind, String)> = desired
+        .groups
+        .iter()
+        .chain(&desired.enrollments)
+        .filter(|d| {
+            d.view
+                .get("attestation")
+                .and_then(|a| a.get("symmetricKey"))
+                .and_then(Value::as_object)
+                .is_some_and(|k| !k.is_empty())
+        })
+        .map(|d| (d.kind, d.id.to_ascii_lowercase()))
+        .collect();
+    read_missing_keys(client, live, concurrency, |kind, id| {
+        declares_keys.contains(&(kind, id.to_ascii_lowercase()))
+    })
+    .await
+}
+
+/// Reads the live state for `export`: [`live::read`], then the keys of every symmetric-key
+/// record whose query answer left them out (so the export references them all).
+pub async fn read_for_export(
+    client: &ProvisioningServiceClient,
+    certificates: Option<&CertificateClient>,
+    page_size: u32,
+    concurrency: usize,
+) -> Result<live::Live, PlanError> {
+    let mut live = live::read(client, certificates, page_size).await?;
+    read_missing_keys(client, &mut live, concurrency, |_, _| true).await?;
+    Ok(live)
+}
+
+/// Reads with the attestation-mechanism call the keys of the symmetric-key records `wanted`
+/// names whose query answer had none.
+async fn read_missing_keys(
+    client: &ProvisioningServiceClient,
+    live: &mut live::Live,
+    concurrency: usize,
+    wanted: impl Fn(Kind, &str) -> bool,
+) -> Result<(), PlanError> {
+    let mut missing = Vec::new();
+    for (kind, records) in [
+        (Kind::EnrollmentGroup, &live.groups),
+        (Kind::Enrollment, &live.enrollments),
     ] {
-        let declares_keys: std::collections::HashSet<String> = declared
-            .iter()
-            .filter(|d| {
-                d.view
-                    .get("attestation")
-                    .and_then(|a| a.get("symmetricKey"))
-                    .and_then(Value::as_object)
-                    .is_some_and(|k| !k.is_empty())
-            })
-            .map(|d| d.id.to_ascii_lowercase())
-            .collect();
         for (index, r) in records.iter().enumerate() {
             let id = r[kind.id_field()].as_str().unwrap_or_default();
-            let keys = &r["attestation"]["symmetricKey"];
-            if declares_keys.contains(&id.to_ascii_lowercase()) && keys["primaryKey"].is_null() {
-                wanted.push((kind, index, id.to_owned()));
+            let attestation = &r["attestation"];
+            if attestation["type"] == "symmetricKey"
+                && attestation["symmetricKey"]["primaryKey"].is_null()
+                && wanted(kind, id)
+            {
+                missing.push((kind, index, id.to_owned()));
             }
         }
     }
-    let answers: Vec<_> = futures_util::stream::iter(wanted)
+    let answers: Vec<_> = futures_util::stream::iter(missing)
         .map(|(kind, index, id)| async move {
             let answer = match kind {
                 Kind::Enrollment => client.get_enrollment_attestation_mechanism(&id, None).await,

@@ -312,10 +312,11 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
     let rt = crate::runtime()?;
     let (client, certs) = clients(global, &args.arm)?;
     let spinner = Spinner::new("reading the live state");
-    let live = rt.block_on(dps_as_code::live::read(
+    let live = rt.block_on(dps_as_code::read_for_export(
         &client,
         certs.as_ref(),
         args.page_size,
+        PlanOptions::default().concurrency,
     ));
     spinner.finish();
     let live = live.map_err(|e| unreachable(e, global))?;
