@@ -462,3 +462,35 @@ fn record_of(item: &PlanItem) -> Map<String, Value> {
         _ => Map::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Paused time: the clock moves only when every task waits, so the spacing is exact.
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_spaces_requests_by_the_rate_across_tasks() {
+        let pacer = Pacer::new(Some(10.0));
+        let start = Instant::now();
+        let waits = (0..5).map(|_| async {
+            pacer.wait().await;
+            Instant::now() - start
+        });
+        let mut at: Vec<Duration> = futures_util::future::join_all(waits).await;
+        at.sort();
+        let ms: Vec<u128> = at.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 100, 200, 300, 400]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_rate_or_with_a_nonsense_one_nothing_waits() {
+        for rate in [None, Some(0.0), Some(-1.0), Some(f64::NAN)] {
+            let pacer = Pacer::new(rate);
+            let start = Instant::now();
+            for _ in 0..3 {
+                pacer.wait().await;
+            }
+            assert_eq!(Instant::now(), start, "{rate:?}");
+        }
+    }
+}
