@@ -1,6 +1,6 @@
 //! Enrollments as code for Azure IoT Hub DPS: declare CA certificates, enrollment groups and
 //! individual enrollments in YAML or JSON files kept in git, compare them with the live service
-//! ([`plan`]), apply the difference ([`apply::apply`]), and write an existing DPS out in the
+//! ([`plan()`]), apply the difference ([`apply::apply`]), and write an existing DPS out in the
 //! same format ([`export::export`]).
 //!
 //! The files use the service's own JSON field names ([`model`]); where the service's JSON
@@ -10,7 +10,7 @@
 //! 1. [`load::read_paths`] reads files and directories ([`LoadError`] gives file, line and
 //!    column);
 //! 2. [`resolve::resolve`] checks ids, reads secrets and certificates into a [`Desired`];
-//! 3. [`plan`] reads the live state ([`live::read`]) and compares ([`plan::compare`]);
+//! 3. [`plan()`] reads the live state ([`live::read`]) and compares ([`plan::compare`]);
 //! 4. [`apply::apply`] sends the changes in bulk, every update guarded by the ETag the plan
 //!    read.
 //!

@@ -1,6 +1,6 @@
 //! From parsed files to the desired state: ids checked and unique, secrets read from the
 //! environment or files, certificate files read and reduced to thumbprints, and each record in
-//! two forms: what to send, and what to compare ([`crate::record`]).
+//! two forms: what to send, and what to compare (the `record` module).
 
 mod material;
 
