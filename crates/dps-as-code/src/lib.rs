@@ -86,8 +86,55 @@ pub async fn plan(
     let mut live = live::read(client, certificates, options.page_size).await?;
     fill_keys(desired, client, &mut live, options.concurrency).await?;
     let mut plan = plan::compare(desired, &live, options.prune);
+    updates_keep_their_keys(client, &mut plan, options.concurrency).await?;
     warn_registrations(client, &mut plan, options.concurrency).await?;
     Ok((plan, live))
+}
+
+/// Reads the keys of symmetric-key records an update would otherwise send without them (a
+/// service that leaves keys out of query answers, as Azure's does, would generate new ones).
+async fn updates_keep_their_keys(
+    client: &ProvisioningServiceClient,
+    plan: &mut Plan,
+    concurrency: usize,
+) -> Result<(), PlanError> {
+    let wanted: Vec<(usize, Kind, String)> = plan
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| plan::missing_keys(i))
+        .map(|(n, i)| (n, i.kind, i.id.clone()))
+        .collect();
+    let answers: Vec<_> = futures_util::stream::iter(wanted)
+        .map(|(n, kind, id)| async move { (n, mechanism(client, kind, &id).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for (n, answer) in answers {
+        let mechanism = answer.map_err(|source| PlanError::Service {
+            what: "symmetric keys",
+            source,
+        })?;
+        plan::fill_keys(&mut plan.items[n], &mechanism);
+    }
+    Ok(())
+}
+
+/// A record's attestation mechanism (with its keys), as JSON.
+async fn mechanism(
+    client: &ProvisioningServiceClient,
+    kind: Kind,
+    id: &str,
+) -> dps_service_client::Result<Value> {
+    let answer = match kind {
+        Kind::Enrollment => client.get_enrollment_attestation_mechanism(id, None).await,
+        _ => {
+            client
+                .get_enrollment_group_attestation_mechanism(id, None)
+                .await
+        }
+    }?;
+    Ok(serde_json::to_value(answer).unwrap_or(Value::Null))
 }
 
 /// Reads the keys of declared symmetric-key records whose query answer had none.
@@ -154,17 +201,7 @@ async fn read_missing_keys(
         }
     }
     let answers: Vec<_> = futures_util::stream::iter(missing)
-        .map(|(kind, index, id)| async move {
-            let answer = match kind {
-                Kind::Enrollment => client.get_enrollment_attestation_mechanism(&id, None).await,
-                _ => {
-                    client
-                        .get_enrollment_group_attestation_mechanism(&id, None)
-                        .await
-                }
-            };
-            (kind, index, answer)
-        })
+        .map(|(kind, index, id)| async move { (kind, index, mechanism(client, kind, &id).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
@@ -178,7 +215,7 @@ async fn read_missing_keys(
             _ => &mut live.groups,
         };
         if let Some(r) = records.get_mut(index) {
-            r["attestation"] = serde_json::to_value(mechanism).unwrap_or(Value::Null);
+            r["attestation"] = mechanism;
         }
     }
     Ok(())

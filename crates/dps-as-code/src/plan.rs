@@ -347,6 +347,7 @@ fn record_item(d: &DesiredRecord, live: Option<&Value>) -> PlanItem {
             None => record.remove(key),
         };
     }
+    keep_live_keys(&mut record, live);
     if changed.iter().any(|k| k == "attestation") && !d.thumbprint_only.is_empty() {
         item.problem = Some(format!(
             "the attestation changes, but {} is given only by thumbprint: give the \
@@ -356,6 +357,52 @@ fn record_item(d: &DesiredRecord, live: Option<&Value>) -> PlanItem {
     }
     item.payload = Payload::Record(record);
     item
+}
+
+/// The symmetric keys an update of a symmetric-key record must carry: a key the file leaves
+/// out is the service's (the service would generate a new one for a missing key, locking out
+/// every device that uses it). Fills `record`'s missing keys from `live` when both are
+/// symmetric-key attestations; keys still missing are read before apply ([`missing_keys`]).
+fn keep_live_keys(record: &mut Map<String, Value>, live: &Value) {
+    let theirs = &live["attestation"];
+    if theirs["type"] != "symmetricKey" {
+        return;
+    }
+    let Some(ours) = record.get_mut("attestation") else {
+        return;
+    };
+    if ours["type"] != "symmetricKey" {
+        return;
+    }
+    if !ours["symmetricKey"].is_object() {
+        ours["symmetricKey"] = json!({});
+    }
+    for key in ["primaryKey", "secondaryKey"] {
+        if ours["symmetricKey"][key].is_null() && theirs["symmetricKey"][key].is_string() {
+            ours["symmetricKey"][key] = theirs["symmetricKey"][key].clone();
+        }
+    }
+}
+
+/// Whether an update's record is a symmetric-key attestation without both keys (the query
+/// answer left them out): they must be read and filled in before it is sent.
+pub(crate) fn missing_keys(item: &PlanItem) -> bool {
+    let Payload::Record(record) = &item.payload else {
+        return false;
+    };
+    let a = &record["attestation"];
+    item.action == Action::Update
+        && a["type"] == "symmetricKey"
+        && (a["symmetricKey"]["primaryKey"].is_null()
+            || a["symmetricKey"]["secondaryKey"].is_null())
+}
+
+/// Fills an update's missing keys from the record's attestation mechanism as read from the
+/// service (`mechanism`), when that is a symmetric-key one.
+pub(crate) fn fill_keys(item: &mut PlanItem, mechanism: &Value) {
+    if let Payload::Record(record) = &mut item.payload {
+        keep_live_keys(record, &json!({ "attestation": mechanism }));
+    }
 }
 
 fn certificate_item(d: &DesiredCertificate, live: Option<&Value>) -> PlanItem {
@@ -447,3 +494,6 @@ fn certificate_item(d: &DesiredCertificate, live: Option<&Value>) -> PlanItem {
     };
     item
 }
+
+#[cfg(test)]
+mod tests;
