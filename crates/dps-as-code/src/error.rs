@@ -105,4 +105,10 @@ pub enum PlanError {
     /// Resource Manager, which needs its own token and resource names).
     #[error("the files declare CA certificates, but there is no certificate API to read them")]
     NoCertificateApi,
+    /// `prune` with files that declare nothing: every record would be deleted.
+    #[error(
+        "the files declare nothing, so --prune would delete every record of the DPS: check the \
+         paths (an empty file, or one with only `$schema`, declares nothing)"
+    )]
+    NothingDeclared,
 }

@@ -64,13 +64,21 @@ pub fn export(live: &Live) -> Result<Export, ExportError> {
     }
     let known_group = modelled(Kind::EnrollmentGroup);
     let known_enrollment = modelled(Kind::Enrollment);
-    for g in &live.groups {
+    // In id order before naming, so a collision's `_2` suffix is stable from export to export.
+    let by_id = |kind: Kind, list: &[Value]| {
+        let mut sorted: Vec<Value> = list.to_vec();
+        sorted.sort_by_key(|r| id_of(kind, r).to_ascii_lowercase());
+        sorted
+    };
+    let groups = by_id(Kind::EnrollmentGroup, &live.groups);
+    let enrollments = by_id(Kind::Enrollment, &live.enrollments);
+    for g in &groups {
         let value = manifest_shape(Kind::EnrollmentGroup, g, &known_group, &mut names)?;
         manifest
             .enrollment_groups
             .push(typed(Kind::EnrollmentGroup, g, value)?);
     }
-    for e in &live.enrollments {
+    for e in &enrollments {
         let value = manifest_shape(Kind::Enrollment, e, &known_enrollment, &mut names)?;
         manifest
             .enrollments
@@ -110,8 +118,9 @@ fn typed<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The top-level fields the file format models for `kind`, from its schema.
-fn modelled(kind: Kind) -> HashSet<String> {
+/// The top-level fields the file format models for `kind`, from its schema (the one list:
+/// `export` puts every other field under `passThrough`, and `passThrough` refuses these).
+pub(crate) fn modelled(kind: Kind) -> HashSet<String> {
     let schema = match kind {
         Kind::Enrollment => schemars::schema_for!(Enrollment),
         _ => schemars::schema_for!(EnrollmentGroup),

@@ -83,6 +83,9 @@ pub async fn plan(
     if !desired.certificates.is_empty() && certificates.is_none() {
         return Err(PlanError::NoCertificateApi);
     }
+    if options.prune && desired.is_empty() {
+        return Err(PlanError::NothingDeclared);
+    }
     let mut live = live::read(client, certificates, options.page_size).await?;
     fill_keys(desired, client, &mut live, options.concurrency).await?;
     let mut plan = plan::compare(desired, &live, options.prune);

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// The service's records as JSON, exactly as read (fields this version does not model
 /// included, so an update sends them back).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Live {
     /// Enrollment groups.
     pub groups: Vec<Value>,
@@ -17,6 +17,17 @@ pub struct Live {
     pub enrollments: Vec<Value>,
     /// CA certificates; `None` when no certificate API was given (they are then left alone).
     pub certificates: Option<Vec<Value>>,
+}
+
+impl std::fmt::Debug for Live {
+    // The records may hold keys and webhook URLs: only their counts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("groups", &self.groups.len())
+            .field("enrollments", &self.enrollments.len())
+            .field("certificates", &self.certificates.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 /// Records per query page.

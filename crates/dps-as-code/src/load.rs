@@ -55,6 +55,9 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
             files.push(path.clone());
         }
     }
+    // The same file named twice (`-f dir -f dir/a.yaml`) is read once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     files
         .into_iter()
         .map(|path| {
@@ -95,8 +98,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, LoadError> {
     })
 }
 
-/// The parser's message without the position it also prints (the error shows its own).
+/// The parser's message without the position it also prints (the error shows its own), and
+/// in the words of a file's author rather than a programmer's.
 fn strip_position(message: &str) -> String {
+    if message.contains("from_str_multiple") {
+        return "a file holds one YAML document: remove the `---` separators, or split it into \
+                several files"
+            .to_owned();
+    }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return format!("the key {key} appears twice in the same mapping");
+    }
     let message = message.trim();
     // serde-saphyr: "line 3 column 5: ..."; serde_json: "... at line 3 column 5".
     let message = match message.strip_prefix("line ") {
@@ -170,6 +186,21 @@ mod tests {
         let e = parse(Path::new("a.json"), "{\n  \"enrollments\": [,]\n}").expect_err("bad json");
         assert!(e.to_string().starts_with("a.json:2:"), "{e}");
         assert!(!e.to_string().contains(" at line "), "{e}");
+    }
+
+    #[test]
+    fn parser_advice_is_put_in_a_file_authors_words() {
+        let e = parse(Path::new("d.yaml"), "enrollments: []\nenrollments: []\n").expect_err("dup");
+        assert_eq!(
+            e.to_string(),
+            "d.yaml:2:1: the key enrollments appears twice in the same mapping"
+        );
+        let e = parse(
+            Path::new("m.yaml"),
+            "enrollments: []\n---\nenrollments: []\n",
+        )
+        .expect_err("two documents");
+        assert!(e.to_string().contains("remove the `---` separators"), "{e}");
     }
 
     #[test]

@@ -390,7 +390,9 @@ pub(crate) fn missing_keys(item: &PlanItem) -> bool {
     let Payload::Record(record) = &item.payload else {
         return false;
     };
-    let a = &record["attestation"];
+    let Some(a) = record.get("attestation") else {
+        return false;
+    };
     item.action == Action::Update
         && a["type"] == "symmetricKey"
         && (a["symmetricKey"]["primaryKey"].is_null()

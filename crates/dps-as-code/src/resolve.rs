@@ -135,6 +135,13 @@ pub struct Desired {
     pub enrollments: Vec<DesiredRecord>,
 }
 
+impl Desired {
+    /// Whether the files declare nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.certificates.is_empty() && self.groups.is_empty() && self.enrollments.is_empty()
+    }
+}
+
 /// Where a secret's variables come from: the process environment, then `--env-file`s.
 pub trait Variables {
     /// The value of `name`, if set.
@@ -305,8 +312,9 @@ impl Context<'_> {
         };
         refuse_substitution(&wire, "", &|field| self.invalid(&item, field, SUBSTITUTION))?;
         if let Some(Value::Object(extra)) = wire.remove("passThrough") {
+            let modelled = crate::export::modelled(kind);
             for (key, v) in extra {
-                if wire.contains_key(&key) || key == "passThrough" {
+                if modelled.contains(&key) {
                     return Err(self.invalid(
                         &item,
                         &format!("passThrough.{key}"),

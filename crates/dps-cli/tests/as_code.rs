@@ -372,3 +372,49 @@ fn export_needs_as_code() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--as-code"));
 }
+
+#[test]
+fn mistakes_that_would_go_wrong_later_are_refused_before_any_change() {
+    let env = setup();
+    let refused = |name: &str, text: &str, args: &[&str], needle: &str| {
+        std::fs::write(env.path().join(name), text).expect("file");
+        let out = env
+            .cli()
+            .args(args)
+            .args(["-f", name])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+    };
+    // Pruning with files that declare nothing would delete every record.
+    refused(
+        "empty.yaml",
+        "$schema: ../schema/dps-as-code.schema.json\n",
+        &["apply", "--prune", "--yes"],
+        "the files declare nothing",
+    );
+    // A chain file: the service takes one certificate.
+    refused(
+        "chain.yaml",
+        "enrollmentGroups:\n  - enrollmentGroupId: g\n    attestation:\n      type: x509\n      x509:\n        signingCertificates:\n          primary: {file: certs/certs/azure-iot-test-only.chain.ca.cert.pem}\n",
+        &["plan"],
+        "holds 2 certificates",
+    );
+    // A modelled field under passThrough would skip its checks.
+    refused(
+        "pass.yaml",
+        "enrollments:\n  - registrationId: e\n    attestation: {type: symmetricKey}\n    passThrough: {provisioningStatus: enable}\n",
+        &["plan"],
+        "passThrough.provisioningStatus",
+    );
+    // The thumbprint the comparison does not use would never be checked.
+    refused(
+        "sha1.yaml",
+        "enrollments:\n  - registrationId: e\n    attestation:\n      type: x509\n      x509:\n        clientCertificates:\n          primary: {sha1Thumbprint: 5BBEB6EE507FBAF7EA81CAF8A8187B439F7399BD}\n",
+        &["plan"],
+        "matched by `sha256Thumbprint`",
+    );
+    assert_eq!(env.json(&["enrollment", "list"]), serde_json::json!([]));
+}

@@ -19,6 +19,9 @@ pub(crate) fn certificate_upload(bytes: &[u8]) -> Result<(String, Vec<u8>), Stri
     Ok((upload, der))
 }
 
+/// The start of a PEM certificate block.
+const CERT_BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
 /// How a certificate is matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Thumbprint {
@@ -34,16 +37,17 @@ impl Context<'_> {
         secret: &SecretRef,
     ) -> Result<String, LoadError> {
         match secret {
-            SecretRef::Variable(name) => {
-                self.vars
-                    .get(name)
-                    .ok_or_else(|| LoadError::MissingVariable {
-                        path: self.path.to_owned(),
-                        item: item.to_owned(),
-                        field: field.to_owned(),
-                        name: name.clone(),
-                    })
-            }
+            // Trimmed as a file's text is: a trailing newline is never part of a key.
+            SecretRef::Variable(name) => self
+                .vars
+                .get(name)
+                .map(|v| v.trim().to_owned())
+                .ok_or_else(|| LoadError::MissingVariable {
+                    path: self.path.to_owned(),
+                    item: item.to_owned(),
+                    field: field.to_owned(),
+                    name: name.clone(),
+                }),
             SecretRef::File(file) => {
                 let full = self.relative(file);
                 std::fs::read_to_string(&full)
@@ -68,6 +72,18 @@ impl Context<'_> {
         by: Thumbprint,
     ) -> Result<(Value, Option<String>, Thumbprints), LoadError> {
         match (&cert.file, &cert.sha1_thumbprint, &cert.sha256_thumbprint) {
+            (None, Some(_), _) if by == Thumbprint::Sha256 => Err(self.invalid(
+                item,
+                field,
+                "enrollment certificates are matched by `sha256Thumbprint` (the service's \
+                 info.sha256Thumbprint); give that instead of sha1Thumbprint",
+            )),
+            (None, _, Some(_)) if by == Thumbprint::Sha1 => Err(self.invalid(
+                item,
+                field,
+                "CA certificates are matched by `sha1Thumbprint` (the service's thumbprint); \
+                 give that instead of sha256Thumbprint",
+            )),
             (Some(file), None, None) => {
                 let full = self.relative(file);
                 let material = |reason: String| LoadError::Material {
@@ -78,6 +94,16 @@ impl Context<'_> {
                     reason,
                 };
                 let bytes = std::fs::read(&full).map_err(|e| material(e.to_string()))?;
+                let blocks = bytes
+                    .windows(CERT_BEGIN.len())
+                    .filter(|w| *w == CERT_BEGIN)
+                    .count();
+                if blocks > 1 {
+                    return Err(material(format!(
+                        "holds {blocks} certificates: give the certificate alone (not a chain \
+                         or full-chain file)"
+                    )));
+                }
                 let (upload, der) = certificate_upload(&bytes).map_err(material)?;
                 let t = Thumbprints::of_der(&der);
                 let view = match by {

@@ -129,7 +129,11 @@ fn secrets_are_never_in_plans_desired_states_exports_or_reports() {
         assert!(export.secrets.iter().any(|(_, v)| v == NEW_KEY));
 
         // Delete: the planned record (as read, keys included) is not shown.
-        let none = f.write("none.yaml", "enrollments: []\n");
+        // (Pruning with files that declare nothing is refused, so one record is declared.)
+        let none = f.write(
+            "none.yaml",
+            "enrollments:\n  - registrationId: keep-me\n    attestation: {type: symmetricKey}\n",
+        );
         let plan = f.plan(&[none], true).await;
         assert!(plan.items.iter().any(|i| i.action == Action::Delete));
         assert_no_secret("the delete plan", &printed(&plan));

@@ -134,12 +134,20 @@ fn clients(
 ) -> anyhow::Result<(ProvisioningServiceClient, Option<CertificateClient>)> {
     let target = context::resolve(global)?;
     let client = target.service_client()?;
-    let azure = target
-        .connection_string
-        .as_deref()
-        .and_then(|cs| cs.parse::<dps_protocol::auth::ConnectionString>().ok())
-        .is_some_and(|cs| cs.host_name().ends_with(".azure-devices-provisioning.net"));
-    let certs = if arm.subscription.is_some() || !azure {
+    // The emulator serves its certificate API itself; a DPS anywhere else (Azure, its
+    // national clouds) has it in Resource Manager only.
+    let local = target.emulator.is_some()
+        || target
+            .connection_string
+            .as_deref()
+            .and_then(|cs| cs.parse::<dps_protocol::auth::ConnectionString>().ok())
+            .is_some_and(|cs| {
+                let host = cs.host_name().to_ascii_lowercase();
+                let host = host.split(':').next().unwrap_or_default();
+                matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+                    || host.ends_with(".localhost")
+            });
+    let certs = if arm.subscription.is_some() || local {
         Some(crate::certificates::certificate_client(arm, global)?)
     } else {
         None
@@ -340,7 +348,10 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
         let mut env =
             String::from("# Secrets of `dps-cli export --as-code`: keep private, never commit.\n");
         for (name, value) in &export.secrets {
-            env.push_str(&format!("{name}='{value}'\n"));
+            // Single quotes keep `$` and `\` literal for a shell's `source`; a value holding
+            // one gets double quotes (keys are base64, so only a webhook URL could).
+            let quote = if value.contains('\'') { '"' } else { '\'' };
+            env.push_str(&format!("{name}={quote}{value}{quote}\n"));
         }
         files.add(path, env.into_bytes(), dps_certgen::Mode::Secret);
     }
