@@ -3,6 +3,7 @@
 //! every update and delete carries the ETag the plan read, so a record changed since is
 //! reported, never overwritten.
 
+use crate::pace::Pacer;
 use crate::plan::{Action, Payload, Plan, PlanItem};
 use crate::resolve::{Kind, Possession};
 use dps_protocol::codes::{self, ErrorCode};
@@ -14,9 +15,6 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 /// How to apply.
 #[derive(Clone)]
@@ -82,36 +80,6 @@ impl Report {
     /// How many failed.
     pub fn failed(&self) -> usize {
         self.outcomes.iter().filter(|o| !o.ok).count()
-    }
-}
-
-/// Paces requests to at most `rate` per second, across every task.
-struct Pacer {
-    interval: Option<Duration>,
-    next: Mutex<Instant>,
-}
-
-impl Pacer {
-    fn new(rate: Option<f64>) -> Self {
-        Self {
-            interval: rate
-                .filter(|r| r.is_finite() && *r > 0.0)
-                .map(|r| Duration::from_secs_f64(1.0 / r)),
-            next: Mutex::new(Instant::now()),
-        }
-    }
-
-    async fn wait(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
-        let at = {
-            let mut next = self.next.lock().await;
-            let at = (*next).max(Instant::now());
-            *next = at + interval;
-            at
-        };
-        tokio::time::sleep_until(at).await;
     }
 }
 
@@ -460,37 +428,5 @@ fn record_of(item: &PlanItem) -> Map<String, Value> {
     match &item.payload {
         Payload::Record(r) => r.clone(),
         _ => Map::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Paused time: the clock moves only when every task waits, so the spacing is exact.
-    #[tokio::test(start_paused = true)]
-    async fn the_pacer_spaces_requests_by_the_rate_across_tasks() {
-        let pacer = Pacer::new(Some(10.0));
-        let start = Instant::now();
-        let waits = (0..5).map(|_| async {
-            pacer.wait().await;
-            Instant::now() - start
-        });
-        let mut at: Vec<Duration> = futures_util::future::join_all(waits).await;
-        at.sort();
-        let ms: Vec<u128> = at.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [0, 100, 200, 300, 400]);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn without_a_rate_or_with_a_nonsense_one_nothing_waits() {
-        for rate in [None, Some(0.0), Some(-1.0), Some(f64::NAN)] {
-            let pacer = Pacer::new(rate);
-            let start = Instant::now();
-            for _ in 0..3 {
-                pacer.wait().await;
-            }
-            assert_eq!(Instant::now(), start, "{rate:?}");
-        }
     }
 }

@@ -30,6 +30,7 @@ pub mod known;
 pub mod live;
 pub mod load;
 pub mod model;
+mod pace;
 pub mod plan;
 mod record;
 pub mod resolve;
@@ -57,6 +58,8 @@ pub struct PlanOptions {
     pub page_size: u32,
     /// Requests in flight at once for the reads that follow the queries.
     pub concurrency: usize,
+    /// At most this many of those reads per second (the real service's quota is per unit).
+    pub rate: Option<f64>,
 }
 
 impl Default for PlanOptions {
@@ -65,6 +68,7 @@ impl Default for PlanOptions {
             prune: false,
             page_size: live::DEFAULT_PAGE_SIZE,
             concurrency: 8,
+            rate: None,
         }
     }
 }
@@ -87,11 +91,27 @@ pub async fn plan(
         return Err(PlanError::NothingDeclared);
     }
     let mut live = live::read(client, certificates, options.page_size).await?;
-    fill_keys(desired, client, &mut live, options.concurrency).await?;
+    let reads = Reads::new(options);
+    fill_keys(desired, client, &mut live, &reads).await?;
     let mut plan = plan::compare(desired, &live, options.prune);
-    updates_keep_their_keys(client, &mut plan, options.concurrency).await?;
-    warn_registrations(client, &mut plan, options.concurrency).await?;
+    updates_keep_their_keys(client, &mut plan, &reads).await?;
+    warn_registrations(client, &mut plan, &reads).await?;
     Ok((plan, live))
+}
+
+/// How the per-record reads of a plan run: so many at once, paced to a rate.
+struct Reads {
+    concurrency: usize,
+    pacer: pace::Pacer,
+}
+
+impl Reads {
+    fn new(options: &PlanOptions) -> Self {
+        Self {
+            concurrency: options.concurrency.max(1),
+            pacer: pace::Pacer::new(options.rate),
+        }
+    }
 }
 
 /// Reads the keys of symmetric-key records an update would otherwise send without them (a
@@ -99,7 +119,7 @@ pub async fn plan(
 async fn updates_keep_their_keys(
     client: &ProvisioningServiceClient,
     plan: &mut Plan,
-    concurrency: usize,
+    reads: &Reads,
 ) -> Result<(), PlanError> {
     let wanted: Vec<(usize, Kind, String)> = plan
         .items
@@ -109,8 +129,11 @@ async fn updates_keep_their_keys(
         .map(|(n, i)| (n, i.kind, i.id.clone()))
         .collect();
     let answers: Vec<_> = futures_util::stream::iter(wanted)
-        .map(|(n, kind, id)| async move { (n, mechanism(client, kind, &id).await) })
-        .buffer_unordered(concurrency.max(1))
+        .map(|(n, kind, id)| async move {
+            reads.pacer.wait().await;
+            (n, mechanism(client, kind, &id).await)
+        })
+        .buffer_unordered(reads.concurrency)
         .collect()
         .await;
     for (n, answer) in answers {
@@ -145,7 +168,7 @@ async fn fill_keys(
     desired: &Desired,
     client: &ProvisioningServiceClient,
     live: &mut live::Live,
-    concurrency: usize,
+    reads: &Reads,
 ) -> Result<(), PlanError> {
     let declares_keys: std::collections::HashSet<(Kind, String)> = desired
         .groups
@@ -160,7 +183,7 @@ async fn fill_keys(
         })
         .map(|d| (d.kind, d.id.to_ascii_lowercase()))
         .collect();
-    read_missing_keys(client, live, concurrency, |kind, id| {
+    read_missing_keys(client, live, reads, |kind, id| {
         declares_keys.contains(&(kind, id.to_ascii_lowercase()))
     })
     .await
@@ -171,11 +194,10 @@ async fn fill_keys(
 pub async fn read_for_export(
     client: &ProvisioningServiceClient,
     certificates: Option<&CertificateClient>,
-    page_size: u32,
-    concurrency: usize,
+    options: &PlanOptions,
 ) -> Result<live::Live, PlanError> {
-    let mut live = live::read(client, certificates, page_size).await?;
-    read_missing_keys(client, &mut live, concurrency, |_, _| true).await?;
+    let mut live = live::read(client, certificates, options.page_size).await?;
+    read_missing_keys(client, &mut live, &Reads::new(options), |_, _| true).await?;
     Ok(live)
 }
 
@@ -184,7 +206,7 @@ pub async fn read_for_export(
 async fn read_missing_keys(
     client: &ProvisioningServiceClient,
     live: &mut live::Live,
-    concurrency: usize,
+    reads: &Reads,
     wanted: impl Fn(Kind, &str) -> bool,
 ) -> Result<(), PlanError> {
     let mut missing = Vec::new();
@@ -204,8 +226,11 @@ async fn read_missing_keys(
         }
     }
     let answers: Vec<_> = futures_util::stream::iter(missing)
-        .map(|(kind, index, id)| async move { (kind, index, mechanism(client, kind, &id).await) })
-        .buffer_unordered(concurrency.max(1))
+        .map(|(kind, index, id)| async move {
+            reads.pacer.wait().await;
+            (kind, index, mechanism(client, kind, &id).await)
+        })
+        .buffer_unordered(reads.concurrency)
         .collect()
         .await;
     for (kind, index, answer) in answers {
@@ -228,7 +253,7 @@ async fn read_missing_keys(
 async fn warn_registrations(
     client: &ProvisioningServiceClient,
     plan: &mut Plan,
-    concurrency: usize,
+    reads: &Reads,
 ) -> Result<(), PlanError> {
     let groups: Vec<(usize, String)> = plan
         .items
@@ -239,6 +264,7 @@ async fn warn_registrations(
         .collect();
     let answers: Vec<_> = futures_util::stream::iter(groups)
         .map(|(n, id)| async move {
+            reads.pacer.wait().await;
             let page = client
                 .query_registration_states_page(
                     &id,
@@ -248,7 +274,7 @@ async fn warn_registrations(
                 .await;
             (n, page)
         })
-        .buffer_unordered(concurrency.max(1))
+        .buffer_unordered(reads.concurrency)
         .collect()
         .await;
     for (n, page) in answers {

@@ -37,6 +37,13 @@ pub struct FileArgs {
     /// Records per query page while reading the live state.
     #[arg(long, value_name = "N", default_value_t = dps_as_code::live::DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
+    /// At most N requests per second, reads and writes (the real service's quota is per
+    /// unit; Retry-After is always honoured).
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Requests in flight at once (bulk operations carry up to 10 records each).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     /// Where the DPS is in Azure (for its CA certificates).
     #[command(flatten)]
     pub arm: ArmArgs,
@@ -59,13 +66,6 @@ pub struct ApplyArgs {
     /// Do not ask before deleting (--prune).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// At most N requests per second (the real service's quota is per unit; Retry-After is
-    /// always honoured).
-    #[arg(long, value_name = "N", value_parser = positive_rate)]
-    pub rate: Option<f64>,
-    /// Requests in flight at once (bulk operations carry up to 10 records each).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
 }
 
 /// `dps-cli export`.
@@ -179,7 +179,8 @@ fn make_plan(
     let options = PlanOptions {
         prune: args.prune,
         page_size: args.page_size,
-        ..PlanOptions::default()
+        concurrency: usize::from(args.concurrency),
+        rate: args.rate,
     };
     let spinner = Spinner::new("reading the live state");
     let planned = rt.block_on(dps_as_code::plan(
@@ -245,8 +246,8 @@ pub fn run_apply(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let total = plan.summary.create + plan.summary.update + plan.summary.delete;
     let progress = Arc::new(Progress::new("applying", total));
     let options = ApplyOptions {
-        concurrency: usize::from(args.concurrency),
-        rate: args.rate,
+        concurrency: usize::from(args.files.concurrency),
+        rate: args.files.rate,
         progress: Some({
             let progress = Arc::clone(&progress);
             Arc::new(move |done, total| progress.update(done, total))
@@ -320,11 +321,14 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
     let rt = crate::runtime()?;
     let (client, certs) = clients(global, &args.arm)?;
     let spinner = Spinner::new("reading the live state");
+    let options = PlanOptions {
+        page_size: args.page_size,
+        ..PlanOptions::default()
+    };
     let live = rt.block_on(dps_as_code::read_for_export(
         &client,
         certs.as_ref(),
-        args.page_size,
-        PlanOptions::default().concurrency,
+        &options,
     ));
     spinner.finish();
     let live = live.map_err(|e| unreachable(e, global))?;
