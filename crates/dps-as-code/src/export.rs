@@ -13,6 +13,7 @@ use crate::resolve::Kind;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The exported files' content and the secrets it references.
 #[derive(Clone)]
@@ -73,13 +74,13 @@ pub fn export(live: &Live) -> Result<Export, ExportError> {
     let groups = by_id(Kind::EnrollmentGroup, &live.groups);
     let enrollments = by_id(Kind::Enrollment, &live.enrollments);
     for g in &groups {
-        let value = manifest_shape(Kind::EnrollmentGroup, g, &known_group, &mut names)?;
+        let value = manifest_shape(Kind::EnrollmentGroup, g, known_group, &mut names)?;
         manifest
             .enrollment_groups
             .push(typed(Kind::EnrollmentGroup, g, value)?);
     }
     for e in &enrollments {
-        let value = manifest_shape(Kind::Enrollment, e, &known_enrollment, &mut names)?;
+        let value = manifest_shape(Kind::Enrollment, e, known_enrollment, &mut names)?;
         manifest
             .enrollments
             .push(typed(Kind::Enrollment, e, value)?);
@@ -120,16 +121,21 @@ fn typed<T: serde::de::DeserializeOwned>(
 
 /// The top-level fields the file format models for `kind`, from its schema (the one list:
 /// `export` puts every other field under `passThrough`, and `passThrough` refuses these).
-pub(crate) fn modelled(kind: Kind) -> HashSet<String> {
-    let schema = match kind {
-        Kind::Enrollment => schemars::schema_for!(Enrollment),
-        _ => schemars::schema_for!(EnrollmentGroup),
+/// Built once per kind.
+pub(crate) fn modelled(kind: Kind) -> &'static HashSet<String> {
+    static GROUP: OnceLock<HashSet<String>> = OnceLock::new();
+    static ENROLLMENT: OnceLock<HashSet<String>> = OnceLock::new();
+    let (cell, schema): (_, fn() -> schemars::Schema) = match kind {
+        Kind::Enrollment => (&ENROLLMENT, || schemars::schema_for!(Enrollment)),
+        _ => (&GROUP, || schemars::schema_for!(EnrollmentGroup)),
     };
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
+    cell.get_or_init(|| {
+        schema()
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    })
 }
 
 /// Variable names for exported secrets, unique.

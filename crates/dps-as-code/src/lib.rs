@@ -137,12 +137,31 @@ async fn updates_keep_their_keys(
         .collect()
         .await;
     for (n, answer) in answers {
-        let mechanism = answer.map_err(|source| PlanError::Service {
-            what: "symmetric keys",
-            source,
-        })?;
-        plan::fill_keys(&mut plan.items[n], &mechanism);
+        let item = &mut plan.items[n];
+        match answer {
+            Ok(mechanism) => plan::fill_keys(item, &mechanism),
+            // Deleted since the query: apply would fail on it as a conflict anyway.
+            Err(e) if e.status() == Some(404) => {
+                item.problem = Some("deleted on the service after the plan read it".into());
+            }
+            Err(source) => {
+                return Err(PlanError::Service {
+                    what: "symmetric keys",
+                    source,
+                });
+            }
+        }
+        // Still without both keys (a service that hides them even there): never sent, or the
+        // service would generate new ones.
+        if item.problem.is_none() && plan::missing_keys(item) {
+            item.problem = Some(
+                "the service did not return this record's symmetric keys, and an update \
+                 without them would make it generate new ones: declare both keys"
+                    .into(),
+            );
+        }
     }
+    plan.summary.problems = plan.items.iter().filter(|i| i.problem.is_some()).count();
     Ok(())
 }
 
@@ -234,10 +253,18 @@ async fn read_missing_keys(
         .collect()
         .await;
     for (kind, index, answer) in answers {
-        let mechanism = answer.map_err(|source| PlanError::Service {
-            what: "symmetric keys",
-            source,
-        })?;
+        let mechanism = match answer {
+            Ok(m) => m,
+            // Deleted since the query: the comparison then sees it without keys, and apply
+            // reports the conflict.
+            Err(e) if e.status() == Some(404) => continue,
+            Err(source) => {
+                return Err(PlanError::Service {
+                    what: "symmetric keys",
+                    source,
+                });
+            }
+        };
         let records = match kind {
             Kind::Enrollment => &mut live.enrollments,
             _ => &mut live.groups,

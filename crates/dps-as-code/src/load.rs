@@ -101,6 +101,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, LoadError> {
 /// The parser's message without the position it also prints (the error shows its own), and
 /// in the words of a file's author rather than a programmer's.
 fn strip_position(message: &str) -> String {
+    let message = message.trim();
+    // serde-saphyr: "line 3 column 5: ..."; serde_json: "... at line 3 column 5".
+    let message = match message.strip_prefix("line ") {
+        Some(rest) => rest
+            .split_once(": ")
+            .map_or(message, |(_, tail)| tail)
+            .trim(),
+        None => message,
+    };
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
     if message.contains("from_str_multiple") {
         return "a file holds one YAML document: remove the `---` separators, or split it into \
                 several files"
@@ -113,19 +126,7 @@ fn strip_position(message: &str) -> String {
             .unwrap_or(rest);
         return format!("the key {key} appears twice in the same mapping");
     }
-    let message = message.trim();
-    // serde-saphyr: "line 3 column 5: ..."; serde_json: "... at line 3 column 5".
-    let message = match message.strip_prefix("line ") {
-        Some(rest) => rest
-            .split_once(": ")
-            .map_or(message, |(_, tail)| tail)
-            .trim(),
-        None => message,
-    };
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
+    message.to_owned()
 }
 
 /// Reads `NAME=value` lines (the `--env-file` format): `#` comments and blank lines are
@@ -150,11 +151,26 @@ pub fn parse_env_file(path: &Path, text: &str) -> Result<Vec<(String, String)>, 
             return Err(bad());
         }
         let value = value.trim();
-        let value = ['"', '\'']
-            .iter()
-            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-            .unwrap_or(value);
-        out.push((name.to_owned(), value.to_owned()));
+        let value = if let Some(v) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            v.to_owned()
+        } else if let Some(v) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            // As a shell reads double quotes: `\` before `\`, `"`, `$` or a backtick.
+            let mut out = String::with_capacity(v.len());
+            let mut chars = v.chars().peekable();
+            while let Some(c) = chars.next() {
+                match (c, chars.peek()) {
+                    ('\\', Some(&n)) if matches!(n, '\\' | '"' | '$' | '`') => {
+                        out.push(n);
+                        chars.next();
+                    }
+                    _ => out.push(c),
+                }
+            }
+            out
+        } else {
+            value.to_owned()
+        };
+        out.push((name.to_owned(), value));
     }
     Ok(out)
 }
@@ -226,7 +242,7 @@ mod tests {
     fn env_files_read_names_values_and_quotes() {
         let vars = parse_env_file(
             Path::new(".env"),
-            "# keys\nexport A=1\nB = \"two words\"\n\nC='x=y'\n",
+            "# keys\nexport A=1\nB = \"two words\"\n\nC='x=y'\nD=\"it's \\$HOME \\\\ \\\"q\\\"\"\n",
         )
         .expect("env");
         assert_eq!(
@@ -234,7 +250,8 @@ mod tests {
             vec![
                 ("A".into(), "1".into()),
                 ("B".into(), "two words".into()),
-                ("C".into(), "x=y".into())
+                ("C".into(), "x=y".into()),
+                ("D".into(), "it's $HOME \\ \"q\"".into())
             ]
         );
         let e = parse_env_file(Path::new(".env"), "A=1\nnot a line secret\n").expect_err("bad");

@@ -314,7 +314,9 @@ impl Context<'_> {
         if let Some(Value::Object(extra)) = wire.remove("passThrough") {
             let modelled = crate::export::modelled(kind);
             for (key, v) in extra {
-                if modelled.contains(&key) {
+                // Without regard to case: `Attestation` beside `attestation` would be sent
+                // twice and differ on every plan.
+                if modelled.iter().any(|m| m.eq_ignore_ascii_case(&key)) {
                     return Err(self.invalid(
                         &item,
                         &format!("passThrough.{key}"),

@@ -416,5 +416,20 @@ fn mistakes_that_would_go_wrong_later_are_refused_before_any_change() {
         &["plan"],
         "matched by `sha256Thumbprint`",
     );
+    // An empty secret (an unset CI secret): sent, the service would generate a key.
+    std::fs::write(
+        env.path().join("blank.yaml"),
+        "enrollments:\n  - registrationId: e\n    attestation:\n      type: symmetricKey\n      symmetricKey:\n        primaryKey: ${BLANK_KEY}\n",
+    )
+    .expect("file");
+    let out = env
+        .cli()
+        .args(["apply", "-f", "blank.yaml"])
+        .env("BLANK_KEY", "  ")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("${BLANK_KEY} is empty"), "{stderr}");
     assert_eq!(env.json(&["enrollment", "list"]), serde_json::json!([]));
 }

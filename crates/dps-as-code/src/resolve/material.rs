@@ -36,6 +36,21 @@ impl Context<'_> {
         field: &str,
         secret: &SecretRef,
     ) -> Result<String, LoadError> {
+        let value = self.secret_text(item, field, secret)?;
+        if value.is_empty() {
+            // An unset CI secret or an empty key file: sent, the service would generate a key.
+            return Err(self.invalid(item, field, format!("{} is empty", secret.describe())));
+        }
+        Ok(value)
+    }
+
+    /// A secret's text, trimmed.
+    fn secret_text(
+        &self,
+        item: &str,
+        field: &str,
+        secret: &SecretRef,
+    ) -> Result<String, LoadError> {
         match secret {
             // Trimmed as a file's text is: a trailing newline is never part of a key.
             SecretRef::Variable(name) => self

@@ -37,8 +37,8 @@ pub struct FileArgs {
     /// Records per query page while reading the live state.
     #[arg(long, value_name = "N", default_value_t = dps_as_code::live::DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
-    /// At most N requests per second, reads and writes (the real service's quota is per
-    /// unit; Retry-After is always honoured).
+    /// At most N per-record requests per second: apply's writes and plan's reads of keys and
+    /// registrations (the real service's quota is per unit; Retry-After is always honoured).
     #[arg(long, value_name = "N", value_parser = positive_rate)]
     pub rate: Option<f64>,
     /// Requests in flight at once (bulk operations carry up to 10 records each).
@@ -84,6 +84,12 @@ pub struct ExportArgs {
     /// Records per query page.
     #[arg(long, value_name = "N", default_value_t = dps_as_code::live::DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
+    /// At most N reads per second of keys a query left out (Azure hides them).
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Those reads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     /// Where the DPS is in Azure (for its CA certificates).
     #[command(flatten)]
     pub arm: ArmArgs,
@@ -91,11 +97,29 @@ pub struct ExportArgs {
 
 fn positive_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(r) if r.is_finite() && r >= 0.001 => Ok(r),
         _ => Err(format!(
-            "{text:?} is not a positive number of requests per second"
+            "{text:?} is not a number of requests per second from 0.001 up"
         )),
     }
+}
+
+/// A value as a shell (and `--env-file`) reads it back: in single quotes, or, for a value
+/// holding one (keys are base64, so only a webhook URL could), in double quotes with `\`,
+/// `"`, `$` and backticks escaped.
+fn env_quoted(value: &str) -> String {
+    if !value.contains('\'') {
+        return format!("'{value}'");
+    }
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// Apply left some records unapplied; the report says which.
@@ -134,20 +158,20 @@ fn clients(
 ) -> anyhow::Result<(ProvisioningServiceClient, Option<CertificateClient>)> {
     let target = context::resolve(global)?;
     let client = target.service_client()?;
-    // The emulator serves its certificate API itself; a DPS anywhere else (Azure, its
-    // national clouds) has it in Resource Manager only.
-    let local = target.emulator.is_some()
-        || target
+    // Azure's DPS (in every cloud: .net, .cn, .us, ...) has its certificate API in Resource
+    // Manager only; anything else is an emulator, which serves it itself (on loopback, a LAN
+    // address or a container's name).
+    let azure = target.emulator.is_none()
+        && target
             .connection_string
             .as_deref()
             .and_then(|cs| cs.parse::<dps_protocol::auth::ConnectionString>().ok())
             .is_some_and(|cs| {
-                let host = cs.host_name().to_ascii_lowercase();
-                let host = host.split(':').next().unwrap_or_default();
-                matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
-                    || host.ends_with(".localhost")
+                cs.host_name()
+                    .to_ascii_lowercase()
+                    .contains(".azure-devices-provisioning.")
             });
-    let certs = if arm.subscription.is_some() || local {
+    let certs = if arm.subscription.is_some() || !azure {
         Some(crate::certificates::certificate_client(arm, global)?)
     } else {
         None
@@ -323,7 +347,9 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
     let spinner = Spinner::new("reading the live state");
     let options = PlanOptions {
         page_size: args.page_size,
-        ..PlanOptions::default()
+        concurrency: usize::from(args.concurrency),
+        rate: args.rate,
+        prune: false,
     };
     let live = rt.block_on(dps_as_code::read_for_export(
         &client,
@@ -352,10 +378,7 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
         let mut env =
             String::from("# Secrets of `dps-cli export --as-code`: keep private, never commit.\n");
         for (name, value) in &export.secrets {
-            // Single quotes keep `$` and `\` literal for a shell's `source`; a value holding
-            // one gets double quotes (keys are base64, so only a webhook URL could).
-            let quote = if value.contains('\'') { '"' } else { '\'' };
-            env.push_str(&format!("{name}={quote}{value}{quote}\n"));
+            env.push_str(&format!("{name}={}\n", env_quoted(value)));
         }
         files.add(path, env.into_bytes(), dps_certgen::Mode::Secret);
     }
@@ -392,4 +415,19 @@ pub fn run_export(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<()> 
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_files_quote_values_so_a_shell_and_env_file_read_them_back() {
+        assert_eq!(env_quoted("a+b/c=="), "'a+b/c=='");
+        let tricky = r#"https://x/?code=it's$HOME\"q"`"#;
+        let line = format!("X={}", env_quoted(tricky));
+        let read = dps_as_code::load::parse_env_file(std::path::Path::new("s.env"), &line)
+            .unwrap_or_default();
+        assert_eq!(read, [("X".to_owned(), tricky.to_owned())]);
+    }
 }
