@@ -7,7 +7,7 @@ use crate::pace::Pacer;
 use crate::plan::{Action, Payload, Plan, PlanItem};
 use crate::resolve::{Kind, Possession};
 use dps_protocol::codes::{self, ErrorCode};
-use dps_service_client::models::{BulkMode, EnrollmentGroup, IndividualEnrollment, MAX_BULK_ITEMS};
+use dps_service_client::models::{BulkMode, MAX_BULK_ITEMS};
 use dps_service_client::{CertificateClient, CertificateUploadOptions, ProvisioningServiceClient};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -282,52 +282,26 @@ impl Run<'_> {
         mode: BulkMode,
         items: &[&PlanItem],
     ) -> dps_service_client::Result<HashMap<String, (i64, String)>> {
-        let records: Vec<Map<String, Value>> = items.iter().map(|i| record_of(i)).collect();
-        let invalid = |e: serde_json::Error| {
-            dps_service_client::Error::new(
-                dps_service_client::ErrorKind::InvalidInput,
-                e.to_string(),
-            )
-        };
+        let records = items.iter().map(|i| record_of(i));
+        let by_id =
+            |id: String, code: i64, status: String| (id.to_ascii_lowercase(), (code, status));
         Ok(match kind {
-            Kind::Enrollment => {
-                let list: Vec<IndividualEnrollment> = records
-                    .into_iter()
-                    .map(|r| serde_json::from_value(Value::Object(r)))
-                    .collect::<Result<_, _>>()
-                    .map_err(invalid)?;
-                self.client
-                    .run_bulk_enrollment_operation(mode, list, None)
-                    .await?
-                    .errors
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e.registration_id.to_ascii_lowercase(),
-                            (e.error_code, e.error_status),
-                        )
-                    })
-                    .collect()
-            }
-            _ => {
-                let list: Vec<EnrollmentGroup> = records
-                    .into_iter()
-                    .map(|r| serde_json::from_value(Value::Object(r)))
-                    .collect::<Result<_, _>>()
-                    .map_err(invalid)?;
-                self.client
-                    .run_bulk_enrollment_group_operation(mode, list, None)
-                    .await?
-                    .errors
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e.enrollment_group_id.to_ascii_lowercase(),
-                            (e.error_code, e.error_status),
-                        )
-                    })
-                    .collect()
-            }
+            Kind::Enrollment => self
+                .client
+                .run_bulk_enrollment_operation(mode, parse_all(records)?, None)
+                .await?
+                .errors
+                .into_iter()
+                .map(|e| by_id(e.registration_id, e.error_code, e.error_status))
+                .collect(),
+            _ => self
+                .client
+                .run_bulk_enrollment_group_operation(mode, parse_all(records)?, None)
+                .await?
+                .errors
+                .into_iter()
+                .map(|e| by_id(e.enrollment_group_id, e.error_code, e.error_status))
+                .collect(),
         })
     }
 
@@ -421,6 +395,21 @@ impl Run<'_> {
             .collect()
             .await
     }
+}
+
+/// The planned records as the service's models (enrollments or groups).
+fn parse_all<T: serde::de::DeserializeOwned>(
+    records: impl Iterator<Item = Map<String, Value>>,
+) -> dps_service_client::Result<Vec<T>> {
+    records
+        .map(|r| serde_json::from_value(Value::Object(r)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            dps_service_client::Error::new(
+                dps_service_client::ErrorKind::InvalidInput,
+                e.to_string(),
+            )
+        })
 }
 
 /// The record a bulk item sends: the planned record (a delete's is the record as read).
